@@ -1,0 +1,1 @@
+"""Sub-commands of the ``featherpose`` CLI, one module each."""
