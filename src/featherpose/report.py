@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from featherpose.complexity import complexity
 from featherpose.models import get_spec, list_models
 
@@ -45,9 +47,14 @@ class ModelRow:
 
 
 def model_row(name: str) -> ModelRow:
-    """Build the named model and count it at its paper's input size."""
+    """Build the named model and count it at its paper's input size.
+
+    The model is built on PyTorch's meta device: shapes are propagated, nothing is computed or
+    allocated, and the counts are exact."""
     spec = get_spec(name)
-    c = complexity(spec.build(), spec.input_size)
+    with torch.device("meta"):
+        model = spec.build()
+    c = complexity(model, spec.input_size)
     return ModelRow(
         name=name,
         family=spec.family,
