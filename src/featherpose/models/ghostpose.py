@@ -3,10 +3,10 @@ replaced by the first eleven GhostNet bottlenecks (Table 2), the last stride-2 r
 stay at stride 8 (112 channels). CPM, initial stage and refinement stage(s) are Lightweight OpenPose's.
 
 Paper figures (Table 5): 3.82M params, "7 GFLOPs" at 368x368 (-6.7% / -22.2% vs Lightweight OpenPose).
-Table 2 as printed (``width_mult=1.0``) measures 3.01M / 5.67 GMACs, 21% / 19% below those figures; no
-reading of the table reaches them. The registered ``ghostpose`` therefore applies GhostNet's own width
-multiplier, ``width_mult=1.6`` (3.90M / 6.48G), the value that fits both figures best; see
-docs/models/openpose_family.md.
+The registered ``ghostpose`` is Table 2 as printed (``width_mult=1.0``): 3.01M / 5.67 GMACs, 21% / 19%
+below those figures; no reading of the table reaches them. GhostNet's width multiplier at 1.6 would
+land on the figures (3.90M / 6.48G) but contradicts the table's 112 output channels, so it is only an
+option (``build_model("ghostpose", width_mult=1.6)``); see docs/models/openpose_family.md.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ GHOST_CFG: tuple[tuple[int, int, int, bool, int, int], ...] = (
     (112, 672, 112, True, 1, 3),
 )
 SE_RATIO = 0.25  # GhostNet's SE width: make_divisible(exp * 0.25, 4), ReLU, hard-sigmoid gate
-PAPER_WIDTH = 1.6  # width multiplier of the registered model (calibrated to Table 5; 1.0 = Table 2 as printed)
+PAPER_WIDTH = 1.0  # the registered model is Table 2 as printed (1.6 would match Table 5's totals instead)
 
 
 def _scale(channels: int, width_mult: float) -> int:
@@ -92,7 +92,7 @@ register(
         paper_params=3.82e6,
         paper_macs=7e9,
         defaults={"num_refinement_stages": 1, "width_mult": PAPER_WIDTH},
-        notes="Table 2 x width 1.6 (calibrated: Table 2 as printed, width_mult=1.0, gives 3.01M / 5.67G). "
+        notes="Table 2 as printed; 21% / 19% below Table 5's totals, which width_mult=1.6 would match. "
         "No public weights. Input as lw_openpose: (img - 128) / 256, BGR.",
     )
 )
