@@ -12,6 +12,7 @@ import sys
 COMMANDS = [
     "models",
     "demo",
+    "codec-check",
 ]
 
 
@@ -48,5 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m featherpose.cli`: use the package's module, not a __main__ copy
+    from featherpose.cli import main as _main
+
+    sys.exit(_main())
