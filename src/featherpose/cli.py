@@ -12,6 +12,8 @@ import sys
 COMMANDS = [
     "models",
     "demo",
+    "train",
+    "eval",
     "codec-check",
 ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -47,7 +47,7 @@ class ModelRow:
         return None if not self.paper_macs else self.macs / self.paper_macs - 1.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def model_row(name: str) -> ModelRow:
     """Build the named model and count it at its paper's input size.
 

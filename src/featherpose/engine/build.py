@@ -1,0 +1,116 @@
+"""Build the four parts of a model family from a config: model, codec, loss (and the datasets), plus
+the optimiser and the learning-rate schedule."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import torch
+from torch import nn
+
+from featherpose.codecs import AssociativeEmbeddingCodec, get_codec
+from featherpose.engine.config import TrainConfig
+from featherpose.engine.datasets import (
+    BottomUpDataset,
+    ImageCache,
+    SyntheticDataset,
+    TopDownDataset,
+    image_folder,
+    load_annotations,
+)
+from featherpose.losses import AssociativeEmbeddingLoss, OpenPoseLoss, TopDownHeatmapLoss
+from featherpose.models import ModelSpec, get_spec
+from featherpose.skeletons import KeypointSet
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The zoo entry of ``name``; imports every ``featherpose.models`` module first, so models
+    register even while the package ``__init__`` does not import their family yet."""
+    try:
+        return get_spec(name)
+    except ValueError:
+        import featherpose.models as pkg
+
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            importlib.import_module(f"featherpose.models.{mod.name}")
+        return get_spec(name)
+
+
+def build_model(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
+    """The config's model; ``num_keypoints`` follows the dataset when it differs from the spec's."""
+    spec = model_spec(cfg.model.name)
+    args = dict(cfg.model.args)
+    if cfg.loss.type != "openpose" and "num_keypoints" not in args:
+        if spec.keypoint_set.num_keypoints != kset.num_keypoints:
+            args["num_keypoints"] = kset.num_keypoints
+    return spec.build(**args)
+
+
+def build_codec(cfg: TrainConfig, kset: KeypointSet) -> object:
+    """The config's codec at the config's input size."""
+    args = {"input_size": tuple(cfg.input_size), **cfg.codec.args}
+    codec = get_codec(cfg.codec.name, **args)
+    if isinstance(codec, AssociativeEmbeddingCodec) and "keypoint_set" not in cfg.codec.args:
+        codec.keypoint_set = kset
+    return codec
+
+
+def build_loss(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
+    lc = cfg.loss
+    if lc.type == "heatmap":
+        return TopDownHeatmapLoss(lc.weighted, lc.tau, lc.heatmap_factor)
+    if lc.type == "ae":
+        return AssociativeEmbeddingLoss(
+            kset.num_keypoints, lc.weighted, lc.tau, lc.heatmap_factor, lc.pull_factor, lc.push_factor
+        )
+    return OpenPoseLoss()
+
+
+def build_train_dataset(cfg: TrainConfig, codec: object, seed: int) -> torch.utils.data.Dataset:
+    """Training samples: person crops (top-down codec) or whole images (bottom-up codecs)."""
+    if cfg.data.type == "synthetic":
+        return SyntheticDataset(cfg.data.synthetic_size, codec, cfg.input_size, seed)
+    ann = load_annotations(cfg, "train")
+    images = ImageCache(image_folder(cfg, "train"), keep=cfg.data.cache_images)
+    if getattr(codec, "paradigm", "top-down") == "top-down":
+        return TopDownDataset(ann.person_samples(), images, ann.keypoint_set, codec, cfg.input_size,
+                              cfg.augmentation, seed)  # fmt: skip
+    if cfg.data.type != "coco":
+        raise ValueError(f"bottom-up training needs COCO-format data, not {cfg.data.type!r}")
+    records = [r for r in ann.images if r.persons]
+    return BottomUpDataset(records, ann, images, codec, cfg.input_size, cfg.augmentation, seed)
+
+
+def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    oc = cfg.optimizer
+    params = [p for p in model.parameters() if p.requires_grad]
+    if oc.type == "adam":
+        return torch.optim.Adam(params, lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay)
+    if oc.type == "adamw":
+        return torch.optim.AdamW(params, lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay)
+    return torch.optim.SGD(params, lr=oc.lr, momentum=oc.momentum, weight_decay=oc.weight_decay)
+
+
+class StepSchedule:
+    """Learning-rate factor of a global step: linear warm-up, then x ``gamma`` at every milestone epoch.
+
+    A plain callable object so that ``LambdaLR.state_dict`` stays loadable with ``weights_only``."""
+
+    def __init__(self, cfg: TrainConfig, steps_per_epoch: int) -> None:
+        sc = cfg.schedule
+        self.milestones = list(sc.milestones) if sc.type == "step" else []
+        self.gamma, self.warmup, self.ratio = sc.gamma, sc.warmup_steps, sc.warmup_ratio
+        self.steps_per_epoch = max(1, steps_per_epoch)
+
+    def __call__(self, step: int) -> float:
+        epoch = step // self.steps_per_epoch
+        factor = self.gamma ** sum(1 for m in self.milestones if epoch >= m)
+        if step < self.warmup:
+            factor *= self.ratio + (1.0 - self.ratio) * step / self.warmup
+        return factor
+
+
+def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
+    """A per-step :class:`torch.optim.lr_scheduler.LambdaLR` following :class:`StepSchedule`."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, StepSchedule(cfg, steps_per_epoch))
