@@ -12,13 +12,13 @@ from featherpose.data.bottomup import BottomUpAugment, bottomup_matrix
 from featherpose.data.transforms import flip_keypoints
 from featherpose.skeletons import COCO17, CROWDPOSE14, MPII16, OPENPOSE18
 
-NO_AUG = dict(scale_factor=0.0, rotation_prob=0.0, flip_prob=0.0, half_body_prob=0.0, color=False)
+NO_AUG = dict(scale_range=(1.0, 1.0), rotation_prob=0.0, flip_prob=0.0, half_body_prob=0.0, color=False)
 TRANSFORMS = {
-    "scale": dict(NO_AUG, scale_factor=0.35),
+    "scale": dict(NO_AUG, scale_range=(0.65, 1.35)),
     "rotation": dict(NO_AUG, rotation_prob=1.0, rotation=40.0),
     "flip": dict(NO_AUG, flip_prob=1.0),
     "half_body": dict(NO_AUG, half_body_prob=1.0, half_body_min_keypoints=0),
-    "all": dict(scale_factor=0.35, rotation_prob=1.0, flip_prob=1.0, half_body_prob=0.5, color=False),
+    "all": dict(scale_range=(0.65, 1.35), rotation_prob=1.0, flip_prob=1.0, half_body_prob=0.5, color=False),
 }
 
 
@@ -96,7 +96,7 @@ def test_topdown_dataset_eval_is_deterministic(coco_mini):
     assert a["image"].shape == (3, 256, 192) and a["heatmaps"].shape == (17, 64, 48)
     assert np.allclose(a["image"].numpy(), b["image"].numpy())
     assert abs(float(a["image"].mean())) < 3.0  # ImageNet-normalised
-    w = a["weights"].numpy()
+    w = a["keypoint_weights"].numpy()
     assert set(np.unique(w)) <= {0.0, 1.0}
     assert a["meta"]["image_id"] == ds.samples[0][0].id
     train = TopDownDataset(data, coco_mini / "val2017", get_codec("heatmap"), train=True, seed=1)

@@ -9,10 +9,11 @@ import pytest
 import torch
 from torch import nn
 
+from featherpose.data import person_center_scale
 from featherpose.data.transforms import affine_points, fit_matrix, get_warp_matrix
 from featherpose.engine.build import build_codec
 from featherpose.engine.config import config_from_dict
-from featherpose.engine.datasets import load_annotations, person_center_scale
+from featherpose.engine.datasets import load_annotations
 from featherpose.engine.evaluate import evaluate, flip_heatmaps
 
 

@@ -1,4 +1,4 @@
-"""Image reading with clear errors."""
+"""Image reading with clear errors, and a per-folder image cache."""
 
 from __future__ import annotations
 
@@ -20,3 +20,29 @@ def read_image(path: str | Path) -> np.ndarray:
     if img is None:
         raise ImageError(p, "cannot be decoded (corrupt or not an image)")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+class ImageCache:
+    """Reads images by file name from a folder, optionally keeping them decoded in memory (``keep``)."""
+
+    def __init__(self, folder: str | Path, keep: bool = False) -> None:
+        self.folder, self.keep = Path(folder), keep
+        self._images: dict[str, np.ndarray] = {}
+
+    def path(self, name: str) -> str:
+        """The file path of image ``name``."""
+        return str(self.folder / name)
+
+    def __call__(self, name: str) -> np.ndarray:
+        """RGB ``uint8`` image ``folder / name``."""
+        img = self._images.get(name)
+        if img is None:
+            img = read_image(self.folder / name)
+            if self.keep:
+                self._images[name] = img
+        return img
+
+
+def as_image_cache(images: str | Path | ImageCache) -> ImageCache:
+    """``images`` itself, or an uncached :class:`ImageCache` over the folder ``images``."""
+    return images if isinstance(images, ImageCache) else ImageCache(images)

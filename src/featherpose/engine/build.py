@@ -10,15 +10,10 @@ import torch
 from torch import nn
 
 from featherpose.codecs import AssociativeEmbeddingCodec, get_codec
+from featherpose.data import BottomUpDataset, ImageCache, SyntheticDataset, TopDownDataset
+from featherpose.data.bottomup import MAX_PEOPLE
 from featherpose.engine.config import TrainConfig
-from featherpose.engine.datasets import (
-    BottomUpDataset,
-    ImageCache,
-    SyntheticDataset,
-    TopDownDataset,
-    image_folder,
-    load_annotations,
-)
+from featherpose.engine.datasets import bottomup_augment, image_folder, load_annotations, topdown_augment
 from featherpose.losses import AssociativeEmbeddingLoss, OpenPoseLoss, TopDownHeatmapLoss
 from featherpose.models import ModelSpec, get_spec
 from featherpose.skeletons import KeypointSet
@@ -68,18 +63,18 @@ def build_loss(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
 
 
 def build_train_dataset(cfg: TrainConfig, codec: object, seed: int) -> torch.utils.data.Dataset:
-    """Training samples: person crops (top-down codec) or whole images (bottom-up codecs)."""
+    """Training samples (:mod:`featherpose.data`), indexed by ``(epoch, index)`` keys: person crops
+    (top-down codec) or whole images (bottom-up codecs)."""
     if cfg.data.type == "synthetic":
         return SyntheticDataset(cfg.data.synthetic_size, codec, cfg.input_size, seed)
     ann = load_annotations(cfg, "train")
     images = ImageCache(image_folder(cfg, "train"), keep=cfg.data.cache_images)
     if getattr(codec, "paradigm", "top-down") == "top-down":
-        return TopDownDataset(ann.person_samples(), images, ann.keypoint_set, codec, cfg.input_size,
-                              cfg.augmentation, seed)  # fmt: skip
+        return TopDownDataset(ann, images, codec, train=True, augment=topdown_augment(cfg.augmentation), seed=seed)
     if cfg.data.type != "coco":
         raise ValueError(f"bottom-up training needs COCO-format data, not {cfg.data.type!r}")
-    records = [r for r in ann.images if r.persons]
-    return BottomUpDataset(records, ann, images, codec, cfg.input_size, cfg.augmentation, seed)
+    return BottomUpDataset(ann, images, codec, train=True, augment=bottomup_augment(cfg.augmentation), seed=seed,
+                           max_people=MAX_PEOPLE)  # fmt: skip
 
 
 def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:

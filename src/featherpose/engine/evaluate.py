@@ -14,15 +14,16 @@ from pycocotools.coco import COCO
 from torch import nn
 
 from featherpose.codecs import AssociativeEmbeddingCodec, HeatmapCodec, OpenPoseCodec
+from featherpose.data.bottomup import bottomup_matrix
+from featherpose.data.image import ImageCache
+from featherpose.data.topdown import topdown_sample
 from featherpose.data.transforms import (
-    fit_matrix,
-    get_warp_matrix,
     normalize_image,
     to_image_coords,
     warp_image,
 )
 from featherpose.engine.config import TrainConfig
-from featherpose.engine.datasets import ImageCache, image_folder, load_annotations, person_center_scale
+from featherpose.engine.datasets import image_folder, load_annotations
 from featherpose.evaluation.coco import coco_keypoint_ap, load_coco
 from featherpose.evaluation.pckh import head_size_from_joints, pckh
 from featherpose.skeletons import KeypointSet, openpose_to_coco
@@ -57,16 +58,14 @@ def predict_top_down(
     records = ann.images[:max_images] if max_images else ann.images
     samples = [(r, p) for r in records for p in r.persons]
     size = tuple(cfg.input_size)
-    aspect = size[1] / size[0]
     results, preds = [], []
     for start in range(0, len(samples), batch_size):
         chunk = samples[start : start + batch_size]
         crops, mats = [], []
         for rec, person in chunk:
-            center, scale = person_center_scale(person, aspect)
-            m = get_warp_matrix(center, scale, 0.0, size, udp=codec.udp)
-            crops.append(normalize_image(warp_image(images(rec.file_name), m, size)))
-            mats.append(m)
+            crop, _, meta = topdown_sample(images(rec.file_name), person, kset, size, udp=codec.udp)
+            crops.append(normalize_image(crop))
+            mats.append(meta["warp"])
         x = torch.stack(crops).to(device)
         hm = _forward_heatmaps(model, x).float()
         if flip:
@@ -96,7 +95,7 @@ def predict_bottom_up(
     results = []
     for rec in records:
         img = images(rec.file_name)
-        m, _ = fit_matrix(img.shape[1], img.shape[0], size)
+        m, _ = bottomup_matrix(img.shape[1], img.shape[0], size, None)
         x = normalize_image(warp_image(img, m, size))[None].to(device)
         out = model(x)
         if isinstance(codec, AssociativeEmbeddingCodec):
