@@ -18,8 +18,8 @@ from featherpose.engine.datasets import dataset_keypoint_set
 from featherpose.engine.sampler import EpochBatchSampler
 
 
-def measure(config: str, batch: int, steps: int, warmup: int, real_data: bool) -> dict:
-    cfg = load_config(config)
+def measure(config: str, batch: int, steps: int, warmup: int, real_data: bool, data_root: str | None = None) -> dict:
+    cfg = load_config(config, data_root)
     kset = dataset_keypoint_set(cfg)
     codec = build_codec(cfg, kset)
     model = build_model(cfg, kset).train()
@@ -56,13 +56,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--data-root", help="dataset root for every config (e.g. ../shared/data/coco-mini)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads\n")
     print("| model | input | batch | train img/s (median) | best | data loading ms/sample |")
     print("|---|---|---|---|---|---|")
     for c in args.configs:
-        r = measure(c, args.batch, args.steps, args.warmup, True)
+        r = measure(c, args.batch, args.steps, args.warmup, True, args.data_root)
         print(f"| {r['model']} | {r['input']} | {r['batch']} | {r['img_s_median']:.1f} | {r['img_s_best']:.1f} "
               f"| {r['load_ms_per_sample']:.1f} |", flush=True)
 
