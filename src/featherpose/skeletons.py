@@ -116,7 +116,8 @@ _NECK_SIGMA = 0.079  # a shoulder's sigma; the neck never reaches COCO evaluatio
 OPENPOSE18 = KeypointSet(
     name="openpose18",
     keypoints=_OPENPOSE_NAMES,
-    # The 19 limbs of the OpenPose body model, in the order its 38 PAF channels use.
+    # The 19 limbs of the OpenPose body model, in the reference's (kinematic) order; which of the 38 PAF
+    # channels hold each limb is the codec's business (featherpose.codecs.openpose.REFERENCE_PAF_CHANNELS).
     limbs=(
         (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11),
         (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (2, 16), (5, 17),

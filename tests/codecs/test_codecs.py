@@ -200,3 +200,20 @@ def test_impute_neck_from_hips_or_head():
     out = impute_neck(kp)
     assert np.allclose(out[0, 1], (25, 20, 2)) and np.allclose(out[1, 1], (25, 20, 2))
     assert out[2, 1, 2] == 0  # nothing to estimate it from
+
+
+def test_openpose_pafs_use_the_reference_channel_layout():
+    """Limb r_shoulder -> r_elbow is BODY_PARTS_PAF_IDS[2] = channels (14, 15) in the reference code and
+    in Intel's OMZ models; featherpose writes (and reads) it there, so their weights decode unchanged."""
+    from featherpose.codecs.openpose import OpenPoseCodec
+    from featherpose.skeletons import OPENPOSE18
+
+    codec = OpenPoseCodec(input_size=(64, 64), neck="both")
+    kp = np.zeros((1, 18, 3), np.float32)
+    sho, elb = OPENPOSE18.index("right_shoulder"), OPENPOSE18.index("right_elbow")
+    assert OPENPOSE18.limbs[2] == (sho, elb)
+    kp[0, sho] = (16, 32, 2)
+    kp[0, elb] = (48, 32, 2)  # pointing along +x
+    pafs = codec.encode(kp)["pafs"]
+    assert pafs[14].max() == pytest.approx(1.0) and np.abs(pafs[15]).max() == 0.0
+    assert np.abs(np.delete(pafs, [14, 15], axis=0)).max() == 0.0

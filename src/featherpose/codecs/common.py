@@ -104,8 +104,8 @@ def resize_maps(maps: np.ndarray, size: tuple[int, int], interpolation: int = cv
     """Resize (C, H, W) maps to ``size`` = (H', W') with OpenCV (pixel-centre aligned)."""
     c = maps.shape[0]
     out = np.empty((c, size[0], size[1]), np.float32)
-    for start in range(0, c, 256):  # OpenCV handles at most 512 channels at once
-        chunk = np.ascontiguousarray(maps[start : start + 256].transpose(1, 2, 0))
+    for start in range(0, c, 128):  # OpenCV 5 resizes at most 128 channels at once
+        chunk = np.ascontiguousarray(maps[start : start + 128].transpose(1, 2, 0))
         r = cv2.resize(chunk, (size[1], size[0]), interpolation=interpolation)
-        out[start : start + 256] = r.reshape(size[0], size[1], -1).transpose(2, 0, 1)
+        out[start : start + 128] = r.reshape(size[0], size[1], -1).transpose(2, 0, 1)
     return out

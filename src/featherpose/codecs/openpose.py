@@ -22,7 +22,8 @@ from featherpose.skeletons import COCO17, OPENPOSE18, KeypointSet, coco_to_openp
 
 MATCHINGS = ("greedy", "hungarian")
 NECK_RULES = ("both", "impute")
-# PAF channels (x, y) of each OPENPOSE18 limb in CMU / Lightweight OpenPose / OMZ checkpoints
+# PAF channels (x, y) of each OPENPOSE18 limb: the layout of CMU OpenPose, Lightweight OpenPose and Intel's
+# OMZ models, which this codec uses too, so their checkpoints and featherpose-trained ones are interchangeable.
 REFERENCE_PAF_CHANNELS = (
     (12, 13), (20, 21), (14, 15), (16, 17), (22, 23), (24, 25), (0, 1), (2, 3), (4, 5), (6, 7),
     (8, 9), (10, 11), (28, 29), (30, 31), (34, 35), (32, 33), (36, 37), (18, 19), (26, 27),
@@ -33,6 +34,9 @@ SHOULDER_HIP_RATIO = 1.5
 
 class OpenPoseCodec:
     """Heatmaps (K + 1 channels, last = background) and PAFs (2 per limb) at ``stride``.
+
+    PAF layout: for OpenPose-18, limb ``i`` (``OPENPOSE18.limbs[i]``) lives in channels
+    ``REFERENCE_PAF_CHANNELS[i]`` (x, y), the reference layout; for other keypoint sets in ``2i, 2i + 1``.
 
     ``sigma`` (7) is in input pixels, ``paf_width`` (1, paper 000 Table 4 "thickness") in
     heatmap pixels. A heatmap pixel ``u`` covers input pixel ``u * stride + stride / 2 - 0.5``.
@@ -75,6 +79,11 @@ class OpenPoseCodec:
         self.min_parts, self.min_person_score = min_parts, min_person_score
         self.merge_hips, self.hip_gap_ratio, self.neck = merge_hips, hip_gap_ratio, neck
         self.keypoint_set = keypoint_set
+
+    @property
+    def paf_channels(self) -> tuple[tuple[int, int], ...]:
+        """(x, y) PAF channels of each limb of ``keypoint_set``."""
+        return paf_channels(self.keypoint_set)
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
@@ -128,7 +137,7 @@ class OpenPoseCodec:
                 count += on
             nz = count > 0
             acc[:, nz] /= count[nz]
-            pafs[2 * li : 2 * li + 2] = acc
+            pafs[list(self.paf_channels[li])] = acc
         out = {"heatmaps": heat, "pafs": pafs}
         out["mask"] = self._mask(mask)
         return out
@@ -146,6 +155,7 @@ class OpenPoseCodec:
         """Heatmaps (N, K(+1), h, w) and PAFs (N, 2L, h, w), numpy or torch -> one
         :class:`MultiPersonPoses` per image (keypoints in the input frame, h * stride x w * stride)."""
         hm, pf = to_numpy(heatmaps, 4), to_numpy(pafs, 4)
+        pf = pf[:, [c for pair in self.paf_channels for c in pair]]  # limb i -> channels 2i, 2i + 1 below
         return [self._decode_one(hm[i], pf[i]) for i in range(hm.shape[0])]
 
     def _decode_one(self, heat: np.ndarray, paf: np.ndarray) -> MultiPersonPoses:
@@ -200,10 +210,11 @@ class OpenPoseCodec:
         return np.array(flags, bool)
 
 
-def pafs_from_reference(pafs: np.ndarray) -> np.ndarray:
-    """Reorder (..., 38, h, w) PAFs of a CMU-order checkpoint (e.g. OMZ human-pose-estimation-0001)
-    to this codec's limb order (limb ``i`` in channels ``2i, 2i + 1``)."""
-    return np.asarray(pafs)[..., [c for pair in REFERENCE_PAF_CHANNELS for c in pair], :, :]
+def paf_channels(keypoint_set: KeypointSet) -> tuple[tuple[int, int], ...]:
+    """(x, y) PAF channels of each limb: the reference layout for OpenPose-18, ``2i, 2i + 1`` otherwise."""
+    if keypoint_set is OPENPOSE18:
+        return REFERENCE_PAF_CHANNELS
+    return tuple((2 * i, 2 * i + 1) for i in range(len(keypoint_set.limbs)))
 
 
 def impute_neck(kp: np.ndarray, ratio: float = SHOULDER_HIP_RATIO) -> np.ndarray:
