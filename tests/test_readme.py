@@ -2,17 +2,20 @@
 
 import importlib.util
 import re
+from pathlib import Path
 
-from conftest import REPO
+from featherpose.models import get_spec, list_models
 from featherpose.report import format_markdown, model_rows
 
+REPO = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("update_tables", REPO / "scripts" / "update_tables.py")
 update_tables = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(update_tables)
 
 
 def test_models_tables_are_current():
-    table = format_markdown(model_rows())
+    library = [n for n in list_models() if get_spec(n).family != "test"]  # engine tests register a tiny net
+    table = format_markdown(model_rows(library))
     for path in update_tables.FILES:
         text = path.read_text()
         assert update_tables.replace_table(text, table) == text, (

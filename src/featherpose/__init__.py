@@ -6,9 +6,12 @@ Public API::
     featherpose.list_models()
     model = featherpose.build_model("mobileposenet", num_keypoints=17)
     featherpose.complexity(model, (256, 192))
+    estimator = featherpose.PoseEstimator("litepose_xs", weights="runs/lp/last.safetensors")
+    poses = estimator("photo.jpg")
 """
 
 from featherpose.complexity import Complexity, complexity
+from featherpose.inference import Pose, PoseEstimator
 from featherpose.models import ModelSpec, build_model, get_spec, list_models
 from featherpose.skeletons import COCO17, CROWDPOSE14, MPII16, OPENPOSE18, KeypointSet, get_keypoint_set
 
@@ -22,6 +25,8 @@ __all__ = [
     "Complexity",
     "KeypointSet",
     "ModelSpec",
+    "Pose",
+    "PoseEstimator",
     "__version__",
     "build_model",
     "complexity",

@@ -15,6 +15,9 @@ COMMANDS = [
     "train",
     "eval",
     "codec-check",
+    "infer",
+    "export",
+    "bench",
 ]
 
 

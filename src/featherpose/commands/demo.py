@@ -1,4 +1,5 @@
-"""``featherpose demo``: the models table plus a CPU latency for every model."""
+"""``featherpose demo``: the models table with a CPU latency for every model, then one real image
+through the full inference pipeline."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the latency runs (default 2)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per model (median reported)")
     p.add_argument("--models", nargs="*", default=None, help="only these models (default: all)")
+    p.add_argument("--out", default="out/demo", help="where the rendered demo image goes (default out/demo)")
+    p.add_argument("--skip-image", action="store_true", help="only the models table, no image through the pipeline")
     p.set_defaults(func=run)
 
 
@@ -31,4 +34,9 @@ def run(args: argparse.Namespace) -> int:
         latency.append(f"{t.median_ms:.1f}")
     print(f"\nfeatherpose models, batch 1 on CPU ({args.threads} threads, median of {args.repeats} runs)\n")
     print(format_table(rows, extra={"CPU ms": latency}))
+    if not args.skip_image:
+        from featherpose.inference import demo_image
+
+        print("\nOne image through the full pipeline (decode, group, render):")
+        demo_image(args.out)
     return 0

@@ -1,0 +1,62 @@
+"""``featherpose export``: a registered model -> ONNX or OpenVINO IR (fp32, or INT8 calibrated on images)."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+from featherpose.cli import CLIError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("export", help="export a model to ONNX / OpenVINO (fp32 or INT8)",
+                              description="Export a registered model: dynamic batch (and height / width for "
+                                          "bottom-up models); the file records its input contract.")  # fmt: skip
+    p.add_argument("--model", required=True, help="a registered model name (see `featherpose models`)")
+    p.add_argument("--weights", help="safetensors weights (default: random init, with a warning)")
+    p.add_argument("--format", choices=("onnx", "openvino"), help="default: from --out (.xml = openvino)")
+    p.add_argument("--input-size", metavar="H|HxW", help="size to trace at (default: the model's)")
+    p.add_argument("--int8", action="store_true", help="static INT8 quantisation (QDQ), calibrated on --calib")
+    p.add_argument("--calib", metavar="DIR", help="folder of calibration images (e.g. coco-mini/val2017)")
+    p.add_argument("--calib-count", type=int, default=32, help="calibration images used (default 32)")
+    p.add_argument("--out", required=True, help="output file: .onnx or .xml")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from featherpose.engine.checkpoint import CheckpointError
+    from featherpose.export import export_model
+    from featherpose.inference.backends import has_module
+    from featherpose.models import list_models
+
+    if args.model not in list_models():
+        raise CLIError(f"unknown model {args.model!r}; known: {', '.join(list_models())}")
+    out = Path(args.out)
+    fmt = args.format or ("openvino" if out.suffix == ".xml" else "onnx")
+    if out.suffix not in (".onnx", ".xml"):
+        raise CLIError(f"--out {out}: expected a .onnx or .xml file name")
+    if (fmt == "openvino") != (out.suffix == ".xml"):
+        raise CLIError(f"--out {out}: {fmt} files end in {'.xml' if fmt == 'openvino' else '.onnx'}")
+    needed = ["onnx", "onnxruntime" if args.int8 else "onnx"] + (["openvino"] if fmt == "openvino" else [])
+    missing = [m for m in needed if not has_module(m)]
+    if missing:
+        raise CLIError(f"{', '.join(sorted(set(missing)))} not installed (pip install 'featherpose[deploy]')")
+    if args.int8:
+        if not args.calib:
+            raise CLIError("--int8 needs --calib DIR (calibration images)")
+        if not Path(args.calib).is_dir():
+            raise CLIError(f"--calib {args.calib}: folder not found")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            path = export_model(args.model, out, fmt, args.weights, args.input_size, args.int8, args.calib,
+                                args.calib_count)  # fmt: skip
+        except CheckpointError as exc:
+            raise CLIError(str(exc)) from None
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "weights" in str(w.message):
+            print(f"warning: {w.message}")
+    extra = f" + {path.with_suffix('.bin').name}" if fmt == "openvino" else ""
+    print(f"{args.model} -> {path}{extra} ({fmt}, {'int8' if args.int8 else 'fp32'})")
+    return 0

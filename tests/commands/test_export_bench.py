@@ -1,0 +1,71 @@
+"""``featherpose export`` and ``featherpose bench`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from featherpose.cli import main
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("openvino")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEATHERPOSE_CACHE", str(tmp_path / "cache"))
+
+
+def test_export_onnx_and_openvino(tmp_path, capsys):
+    from featherpose.export import read_info
+
+    assert main(["export", "--model", "mobileposenet", "--input-size", "64x64", "--out", str(tmp_path / "m.onnx")]) == 0
+    assert main(["export", "--model", "mobileposenet", "--input-size", "64", "--out", str(tmp_path / "l.xml")]) == 0
+    out = capsys.readouterr().out
+    assert "m.onnx" in out and "l.bin" in out and "random" in out
+    assert read_info(tmp_path / "m.onnx").input_size == (64, 64)
+    info = read_info(tmp_path / "l.xml")
+    assert info.model == "mobileposenet" and not info.dynamic_spatial and info.input_size == (64, 64)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", "nope", "--out", "x.onnx"], "unknown model"),
+        (["--model", "mobileposenet", "--out", "x.tflite"], ".onnx or .xml"),
+        (["--model", "mobileposenet", "--format", "openvino", "--out", "x.onnx"], ".xml"),
+        (["--model", "mobileposenet", "--int8", "--out", "x.onnx"], "--calib"),
+        (["--model", "mobileposenet", "--int8", "--calib", "no/such/dir", "--out", "x.onnx"], "not found"),
+    ],
+)
+def test_export_errors(argv, message, capsys):
+    assert main(["export", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bench_json_and_plot(tmp_path, capsys):
+    argv = ["bench", "--models", "mobileposenet", "--backends", "torch,onnxruntime", "--repeats", "1", "--threads", "1",
+            "--batch", "2", "--json", "--plot", str(tmp_path / "b.png"), "--out", str(tmp_path / "b.json")]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    rows = result["rows"]
+    assert [(r["model"], r["backend"]) for r in rows] == [("mobileposenet", "torch"), ("mobileposenet", "onnxruntime")]
+    for r in rows:
+        assert not r["error"]
+        assert r["net_ms"] > 0 and r["pre_ms"] >= 0 and r["post_ms"] >= 0 and r["throughput"] > 0
+        assert r["total_ms"] >= r["net_ms"]
+        assert r["macs"] > 4e8 and r["floor_ms"] > 0  # mobileposenet: ~0.55 GMACs
+    assert result["machine"]["gemm_gmacs_per_s"] > 0.5
+    assert (tmp_path / "b.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "b.json").read_text())["rows"][0]["model"] == "mobileposenet"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--models", "nope"], "unknown model"), (["--backends", "tensorrt"], "unknown backend"),
+     (["--precisions", "fp8"], "fp8")],
+)  # fmt: skip
+def test_bench_errors(argv, message, capsys):
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err
