@@ -36,14 +36,36 @@ FP_FRACTION = 0.2
 SCENARIOS = {"duplicates": 0.0, "poor_copies": 0.1}
 
 
-def build_candidates(coco, n: int, rng: np.random.Generator, bad_rate: float = 0.0) -> list[dict]:
-    """Per image: ``n`` candidate poses (copies of each GT person + false positives)."""
-    sig = COCO17.sigmas_array()
+def _people(coco) -> tuple[list[np.ndarray], dict[int, list[dict]]]:
+    """The annotated persons' keypoint arrays (a pool of real pose shapes) and the persons per image."""
     people = [a for a in coco.dataset["annotations"] if a["num_keypoints"] > 0 and not a["iscrowd"]]
     pool = [np.asarray(a["keypoints"], float).reshape(-1, 3) for a in people]
     by_image: dict[int, list[dict]] = {}
     for a in people:
         by_image.setdefault(a["image_id"], []).append(a)
+    return pool, by_image
+
+
+def _false_positive(rng: np.random.Generator, pool: list[np.ndarray], img: dict, score_hi: float) -> tuple:
+    """A real pose shape, rescaled and placed at random in the image, with low scores (<= ``score_hi``):
+    (pose (17, 3), box score, area)."""
+    src = pool[rng.integers(len(pool))]
+    v = src[:, 2] > 0
+    pts = src[v, :2]
+    centre = pts.mean(axis=0)
+    s = rng.uniform(0.5, 1.5)
+    pose = np.empty((17, 3))
+    pose[:, :2] = (np.where(v[:, None], src[:, :2], centre) - centre) * s
+    pose[:, :2] += rng.uniform([0, 0], [img["width"], img["height"]])
+    pose[:, 2] = np.where(v, rng.uniform(0.05, score_hi, 17), rng.uniform(0, 0.1, 17))
+    extent = (np.ptp(pts, axis=0) * s + 10.0) if len(pts) > 1 else np.array([40.0, 80.0])
+    return pose, rng.uniform(0.05, score_hi), float(extent[0] * extent[1])
+
+
+def build_candidates(coco, n: int, rng: np.random.Generator, bad_rate: float = 0.0) -> list[dict]:
+    """Per image: ``n`` candidate poses (copies of each GT person + false positives)."""
+    sig = COCO17.sigmas_array()
+    pool, by_image = _people(coco)
     sets = []
     for image_id, anns in sorted(by_image.items()):
         img = coco.imgs[image_id]
@@ -73,19 +95,10 @@ def build_candidates(coco, n: int, rng: np.random.Generator, bad_rate: float = 0
                 box_scores.append(base * 0.97**c * rng.uniform(0.95, 1.0))
                 areas.append(w * h * rng.uniform(0.85, 1.15))
         for _ in range(n_fp):
-            src = pool[rng.integers(len(pool))]
-            v = src[:, 2] > 0
-            pts = src[v, :2]
-            centre = pts.mean(axis=0)
-            s = rng.uniform(0.5, 1.5)
-            pose = np.empty((17, 3))
-            pose[:, :2] = (np.where(v[:, None], src[:, :2], centre) - centre) * s
-            pose[:, :2] += rng.uniform([0, 0], [img["width"], img["height"]])
-            pose[:, 2] = np.where(v, rng.uniform(0.05, 0.6, 17), rng.uniform(0, 0.1, 17))
-            extent = (np.ptp(pts, axis=0) * s + 10.0) if len(pts) > 1 else np.array([40.0, 80.0])
+            pose, box_score, area = _false_positive(rng, pool, img, 0.6)
             poses.append(pose)
-            box_scores.append(rng.uniform(0.05, 0.6))
-            areas.append(float(extent[0] * extent[1]))
+            box_scores.append(box_score)
+            areas.append(area)
         sets.append({"image_id": image_id, "poses": np.asarray(poses), "box_scores": np.asarray(box_scores),
                      "areas": np.asarray(areas)})  # fmt: skip
     return sets
@@ -111,11 +124,7 @@ def build_detector_candidates(coco, n: int, rng: np.random.Generator, fp_fractio
     as top-down pipelines crop) are clamped to it with low scores. Area passed to NMS = box area.
     """
     sig = COCO17.sigmas_array()
-    people = [a for a in coco.dataset["annotations"] if a["num_keypoints"] > 0 and not a["iscrowd"]]
-    pool = [np.asarray(a["keypoints"], float).reshape(-1, 3) for a in people]
-    by_image: dict[int, list[dict]] = {}
-    for a in people:
-        by_image.setdefault(a["image_id"], []).append(a)
+    pool, by_image = _people(coco)
     sets = []
     for image_id, anns in sorted(by_image.items()):
         img = coco.imgs[image_id]
@@ -152,19 +161,10 @@ def build_detector_candidates(coco, n: int, rng: np.random.Generator, fp_fractio
                 box_scores.append(base * (0.6 + 0.4 * iou) * rng.uniform(0.95, 1.0))
                 areas.append(w * h)
         for _ in range(n_fp):
-            src = pool[rng.integers(len(pool))]
-            v = src[:, 2] > 0
-            pts = src[v, :2]
-            centre = pts.mean(axis=0)
-            s = rng.uniform(0.5, 1.5)
-            pose = np.empty((17, 3))
-            pose[:, :2] = (np.where(v[:, None], src[:, :2], centre) - centre) * s
-            pose[:, :2] += rng.uniform([0, 0], [img["width"], img["height"]])
-            pose[:, 2] = np.where(v, rng.uniform(0.05, 0.5, 17), rng.uniform(0, 0.1, 17))
-            extent = (np.ptp(pts, axis=0) * s + 10.0) if len(pts) > 1 else np.array([40.0, 80.0])
+            pose, box_score, area = _false_positive(rng, pool, img, 0.5)
             poses.append(pose)
-            box_scores.append(rng.uniform(0.05, 0.5))
-            areas.append(float(extent[0] * extent[1]))
+            box_scores.append(box_score)
+            areas.append(area)
         sets.append({"image_id": image_id, "poses": np.asarray(poses), "box_scores": np.asarray(box_scores),
                      "areas": np.asarray(areas)})  # fmt: skip
     return sets
