@@ -217,3 +217,13 @@ def test_openpose_pafs_use_the_reference_channel_layout():
     pafs = codec.encode(kp)["pafs"]
     assert pafs[14].max() == pytest.approx(1.0) and np.abs(pafs[15]).max() == 0.0
     assert np.abs(np.delete(pafs, [14, 15], axis=0)).max() == 0.0
+
+
+def test_resize_maps_handles_more_channels_than_opencv_takes_at_once():
+    """OpenCV 5 resizes at most 128 channels per call; batches of LitePose maps have more (32 x 17)."""
+    from featherpose.codecs.common import resize_maps
+
+    maps = np.random.default_rng(0).random((300, 8, 6)).astype(np.float32)
+    out = resize_maps(maps, (16, 12))
+    assert out.shape == (300, 16, 12)
+    np.testing.assert_allclose(out[299], resize_maps(maps[299:], (16, 12))[0])
