@@ -46,6 +46,15 @@ def _people(coco) -> tuple[list[np.ndarray], dict[int, list[dict]]]:
     return pool, by_image
 
 
+def _split(n: int, n_people: int, fp_fraction: float) -> tuple[int, list[int]]:
+    """``n`` candidates of one image: how many false positives, and how many copies of each person."""
+    n_fp = max(1, round(fp_fraction * n))
+    copies = [0] * n_people
+    for c in range(n - n_fp):
+        copies[c % n_people] += 1
+    return n_fp, copies
+
+
 def _false_positive(rng: np.random.Generator, pool: list[np.ndarray], img: dict, score_hi: float) -> tuple:
     """A real pose shape, rescaled and placed at random in the image, with low scores (<= ``score_hi``):
     (pose (17, 3), box score, area)."""
@@ -69,10 +78,7 @@ def build_candidates(coco, n: int, rng: np.random.Generator, bad_rate: float = 0
     sets = []
     for image_id, anns in sorted(by_image.items()):
         img = coco.imgs[image_id]
-        n_fp = max(1, round(FP_FRACTION * n))
-        copies = [0] * len(anns)
-        for c in range(n - n_fp):
-            copies[c % len(anns)] += 1
+        n_fp, copies = _split(n, len(anns), FP_FRACTION)
         poses, box_scores, areas = [], [], []
         for a, n_copies in zip(anns, copies, strict=True):
             gt = np.asarray(a["keypoints"], float).reshape(-1, 3)
@@ -128,10 +134,7 @@ def build_detector_candidates(coco, n: int, rng: np.random.Generator, fp_fractio
     sets = []
     for image_id, anns in sorted(by_image.items()):
         img = coco.imgs[image_id]
-        n_fp = max(1, round(fp_fraction * n))
-        copies = [0] * len(anns)
-        for c in range(n - n_fp):
-            copies[c % len(anns)] += 1
+        n_fp, copies = _split(n, len(anns), fp_fraction)
         poses, box_scores, areas = [], [], []
         for a, n_copies in zip(anns, copies, strict=True):
             gt = np.asarray(a["keypoints"], float).reshape(-1, 3)
