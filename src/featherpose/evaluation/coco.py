@@ -7,8 +7,6 @@ import copy
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from featherpose.atomic import atomic_write
 from featherpose.data.errors import AnnotationError
 from featherpose.skeletons import KEYPOINT_SETS, KeypointSet, keypoint_set_from_coco_category
 
@@ -115,20 +114,15 @@ def validate_results(results: object, num_keypoints: int | None = None, source: 
 
 
 def save_results(path: str | Path, results: list[dict]) -> Path:
-    """Write keypoint results (COCO results format) to ``path`` atomically (temp file + ``os.replace``)."""
+    """Write keypoint results (COCO results format) to ``path`` atomically (:func:`featherpose.atomic.atomic_write`)."""
     path = Path(path)
     validate_results(results, source=path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(results, f, default=_to_builtin)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def _to_builtin(obj: object) -> object:
