@@ -84,8 +84,9 @@ def sample_image(seed: int = 0) -> np.ndarray:
     """A 480 x 640 test picture (a real COCO image when ``../shared`` is beside the checkout)."""
     import cv2
 
-    root = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "coco-mini" / "val2017"
-    files = sorted(root.glob("*.jpg")) if root.is_dir() else []
+    from featherpose.inference.demo import DEMO_DIR
+
+    files = sorted(DEMO_DIR.glob("*.jpg")) if DEMO_DIR.is_dir() else []
     if files:
         return cv2.resize(cv2.imread(str(files[0])), (640, 480))
     rng = np.random.default_rng(seed)
