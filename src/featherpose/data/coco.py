@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +19,20 @@ from featherpose.data.records import ImageRecord, PersonAnnotation
 from featherpose.skeletons import KEYPOINT_SETS, KeypointSet, keypoint_set_from_coco_category
 
 
-def read_json(path: str | Path) -> object:
-    """Parse a JSON file, turning I/O and syntax errors into :class:`AnnotationError`."""
+def read_json(path: str | Path, error: Callable[[Path, str], Exception] = AnnotationError) -> object:
+    """Parse a JSON file, turning I/O and syntax errors into ``error(path, problem)`` (a one-line
+    exception naming the file; :class:`AnnotationError` by default)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise AnnotationError(p, "file not found") from None
+        raise error(p, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationError(p, f"cannot be read ({exc})") from None
+        raise error(p, f"cannot be read ({exc})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AnnotationError(p, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise error(p, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
 
 
 def _keypoint_set(path: Path, category: dict) -> KeypointSet:

@@ -15,6 +15,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from featherpose.atomic import atomic_write
+from featherpose.data.coco import read_json
 from featherpose.data.errors import AnnotationError
 from featherpose.skeletons import KEYPOINT_SETS, KeypointSet, keypoint_set_from_coco_category
 
@@ -48,13 +49,7 @@ def _coco_from_dict(data: Mapping, source: object) -> COCO:
 def load_coco(path: str | Path) -> COCO:
     """Load a COCO annotation file quietly; raises :class:`AnnotationError` naming the file if malformed."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as err:
-        raise AnnotationError(path, f"cannot be read ({err.strerror or err})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise AnnotationError(path, f"is not valid JSON ({err})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise AnnotationError(path, "top level must be an object")
     return _coco_from_dict(data, path)
@@ -136,14 +131,7 @@ def _to_builtin(obj: object) -> object:
 def load_results(path: str | Path, num_keypoints: int | None = None) -> list[dict]:
     """Read and validate a keypoint results file; raises :class:`ResultsFileError` naming the file."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as err:
-        raise ResultsFileError(path, f"cannot be read ({err.strerror or err})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ResultsFileError(path, f"is not valid JSON ({err})") from None
-    return validate_results(data, num_keypoints, source=path)
+    return validate_results(read_json(path, ResultsFileError), num_keypoints, source=path)
 
 
 def coco_keypoint_ap(

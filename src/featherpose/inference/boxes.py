@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
+from featherpose.data.coco import read_json
 from featherpose.io import InputError
 
 _COCO_NAME = re.compile(r"(?:COCO_[A-Za-z]+\d*_)?(\d+)")
@@ -48,14 +48,7 @@ def load_detections(
     ``{image_id: (boxes (M, 4), scores (M,))}``, keeping ``category_id`` (None: all) and
     ``score >= score_thr``. Raises :class:`~featherpose.io.InputError` on a malformed file."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(p, "boxes file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(p, f"boxes file cannot be read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(p, f"boxes file is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_json(p, lambda where, problem: InputError(where, f"boxes file: {problem}"))
     if not isinstance(data, list):
         raise InputError(p, "boxes file must hold a JSON list of COCO detection results")
     per_image: dict[int, list[list[float]]] = {}
