@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from featherpose.data.coco import CocoKeypoints
 from featherpose.data.image import ImageCache, as_image_cache
 from featherpose.data.sampling import SampleKey, sample_index, sample_rng
-from featherpose.data.transforms import affine_points, color_jitter, fit_matrix, normalize_image, warp_image
+from featherpose.data.transforms import Normalisation, affine_points, color_jitter, fit_matrix, warp_image
 
 MAX_PEOPLE = 30  # associative-embedding ``joints`` are padded / cut to this many persons for batching
 
@@ -83,8 +83,9 @@ class BottomUpDataset(Dataset):
 
     def __init__(self, annotations: CocoKeypoints, images: str | Path | ImageCache, codec, train: bool = False,
                  augment: BottomUpAugment | None = None, seed: int | None = None,
-                 max_people: int | None = None) -> None:  # fmt: skip
+                 max_people: int | None = None, normalise: Normalisation | None = None) -> None:  # fmt: skip
         self.annotations = annotations
+        self.normalise = normalise or Normalisation()
         self.images = as_image_cache(images)
         self.codec = codec
         self.augment = (augment or BottomUpAugment()) if train else None
@@ -114,9 +115,9 @@ class BottomUpDataset(Dataset):
         kps = self.codec.prepare_keypoints(kps, kset)
         targets = self.codec.encode(kps, mask)
         if self.max_people is not None:
-            return {"image": normalize_image(warped), **batch_targets(targets, kset.num_keypoints, self.max_people)}
+            return {"image": self.normalise.tensor(warped), **batch_targets(targets, kset.num_keypoints, self.max_people)}
         return {
-            "image": normalize_image(warped),
+            "image": self.normalise.tensor(warped),
             "targets": targets,
             "keypoints": torch.from_numpy(kps),
             "mask": torch.from_numpy(mask),

@@ -13,13 +13,13 @@ from featherpose.data.image import ImageCache, as_image_cache
 from featherpose.data.records import ImageRecord, PersonAnnotation
 from featherpose.data.sampling import SampleKey, sample_index, sample_rng
 from featherpose.data.transforms import (
+    Normalisation,
     affine_points,
     box_to_center_scale,
     color_jitter,
     fix_aspect,
     get_warp_matrix,
     half_body_region,
-    normalize_image,
     warp_image,
 )
 from featherpose.skeletons import KeypointSet
@@ -112,8 +112,10 @@ class TopDownDataset(Dataset):
     """
 
     def __init__(self, annotations, images: str | Path | ImageCache, codec, train: bool = False,
-                 augment: TopDownAugment | None = None, seed: int | None = None) -> None:  # fmt: skip
+                 augment: TopDownAugment | None = None, seed: int | None = None,
+                 normalise: Normalisation | None = None) -> None:  # fmt: skip
         self.annotations = annotations
+        self.normalise = normalise or Normalisation()
         self.keypoint_set: KeypointSet = annotations.keypoint_set
         self.images = as_image_cache(images)
         self.codec = codec
@@ -135,7 +137,7 @@ class TopDownDataset(Dataset):
         heatmaps, weights = self.codec.encode(local)
         meta.update(image_id=rec.id, ann_id=person.id, image_file=self.images.path(rec.file_name))
         return {
-            "image": normalize_image(crop),
+            "image": self.normalise.tensor(crop),
             "heatmaps": torch.from_numpy(heatmaps),
             "keypoint_weights": torch.from_numpy(weights),
             "keypoints": torch.from_numpy(local),

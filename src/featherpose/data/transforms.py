@@ -7,6 +7,7 @@ Conventions: points are (x, y) image pixels with pixel centres at integers; ``sc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -141,10 +142,52 @@ def color_jitter(
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def normalize_image(image: np.ndarray) -> torch.Tensor:
-    """RGB uint8 (H, W, 3) -> float tensor (3, H, W) normalised with the ImageNet mean/std."""
-    x = (image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+@dataclass(frozen=True)
+class Normalisation:
+    """``(pixel - mean) / std`` per channel on 0-255 values, in ``order`` ("RGB" or "BGR").
+
+    One object for training samples, evaluation and inference, so a network always sees the pixels
+    it was trained on; :meth:`for_model` picks a model's own statistics."""
+
+    mean: tuple[float, float, float] = tuple(float(v) * 255 for v in IMAGENET_MEAN)  # type: ignore[assignment]
+    std: tuple[float, float, float] = tuple(float(v) * 255 for v in IMAGENET_STD)  # type: ignore[assignment]
+    order: str = "RGB"
+
+    @classmethod
+    def for_model(cls, model: object) -> Normalisation:
+        """The model's own ``input_mean`` / ``input_std`` / ``input_channel_order`` attributes when it
+        has them (the OpenPose family: BGR, (x - 128) / 256), else ImageNet statistics on RGB."""
+        mean = getattr(model, "input_mean", None)
+        std = getattr(model, "input_std", None)
+        if mean is not None and std is not None:
+            return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std),
+                       str(getattr(model, "input_channel_order", "RGB")).upper())  # fmt: skip
+        return cls()
+
+    def to_dict(self) -> dict:
+        return {"mean": list(self.mean), "std": list(self.std), "order": self.order}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Normalisation:
+        return cls(tuple(float(v) for v in d["mean"]), tuple(float(v) for v in d["std"]), str(d["order"]).upper())
+
+    def __call__(self, images_bgr: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 BGR -> (N, 3, H, W) float32 network input."""
+        x = images_bgr[..., ::-1] if self.order == "RGB" else images_bgr
+        x = (x.astype(np.float32) - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def tensor(self, image_rgb: np.ndarray) -> torch.Tensor:
+        """One (H, W, 3) uint8 RGB image (as the training datasets hold them) -> (3, H, W) tensor."""
+        return torch.from_numpy(self(np.ascontiguousarray(image_rgb[None, ..., ::-1]))[0])
+
+
+IMAGENET = Normalisation()
+
+
+def normalize_image(image: np.ndarray, norm: Normalisation | None = None) -> torch.Tensor:
+    """RGB uint8 (H, W, 3) -> float tensor (3, H, W), normalised by ``norm`` (ImageNet RGB by default)."""
+    return (norm or IMAGENET).tensor(image)
 
 
 def fit_matrix(width: int, height: int, input_size: tuple[int, int]) -> tuple[np.ndarray, float]:

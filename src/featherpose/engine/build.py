@@ -4,6 +4,7 @@ the optimiser and the learning-rate schedule."""
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 
 import torch
@@ -12,6 +13,7 @@ from torch import nn
 from featherpose.codecs import AssociativeEmbeddingCodec, get_codec
 from featherpose.data import BottomUpDataset, ImageCache, SyntheticDataset, TopDownDataset
 from featherpose.data.bottomup import MAX_PEOPLE
+from featherpose.data.transforms import Normalisation
 from featherpose.engine.config import TrainConfig
 from featherpose.engine.datasets import bottomup_augment, image_folder, load_annotations, topdown_augment
 from featherpose.losses import AssociativeEmbeddingLoss, OpenPoseLoss, TopDownHeatmapLoss
@@ -62,19 +64,23 @@ def build_loss(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
     return OpenPoseLoss()
 
 
-def build_train_dataset(cfg: TrainConfig, codec: object, seed: int) -> torch.utils.data.Dataset:
+def build_train_dataset(
+    cfg: TrainConfig, codec: object, seed: int, normalise: Normalisation | None = None
+) -> torch.utils.data.Dataset:
     """Training samples (:mod:`featherpose.data`), indexed by ``(epoch, index)`` keys: person crops
-    (top-down codec) or whole images (bottom-up codecs)."""
+    (top-down codec) or whole images (bottom-up codecs), normalised as the model wants
+    (``normalise``: :meth:`Normalisation.for_model`; ImageNet RGB when None)."""
     if cfg.data.type == "synthetic":
         return SyntheticDataset(cfg.data.synthetic_size, codec, cfg.input_size, seed)
     ann = load_annotations(cfg, "train")
     images = ImageCache(image_folder(cfg, "train"), keep=cfg.data.cache_images)
     if getattr(codec, "paradigm", "top-down") == "top-down":
-        return TopDownDataset(ann, images, codec, train=True, augment=topdown_augment(cfg.augmentation), seed=seed)
+        return TopDownDataset(ann, images, codec, train=True, augment=topdown_augment(cfg.augmentation), seed=seed,
+                              normalise=normalise)
     if cfg.data.type != "coco":
         raise ValueError(f"bottom-up training needs COCO-format data, not {cfg.data.type!r}")
     return BottomUpDataset(ann, images, codec, train=True, augment=bottomup_augment(cfg.augmentation), seed=seed,
-                           max_people=MAX_PEOPLE)  # fmt: skip
+                           max_people=MAX_PEOPLE, normalise=normalise)  # fmt: skip
 
 
 def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -88,7 +94,8 @@ def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer
 
 
 class StepSchedule:
-    """Learning-rate factor of a global step: linear warm-up, then x ``gamma`` at every milestone epoch.
+    """Learning-rate factor of a global step: linear warm-up, then x ``gamma`` at every milestone epoch
+    (``step``), or a cosine from 1 to ``min_ratio`` over all ``epochs`` (``cosine``).
 
     A plain callable object so that ``LambdaLR.state_dict`` stays loadable with ``weights_only``."""
 
@@ -97,10 +104,15 @@ class StepSchedule:
         self.milestones = list(sc.milestones) if sc.type == "step" else []
         self.gamma, self.warmup, self.ratio = sc.gamma, sc.warmup_steps, sc.warmup_ratio
         self.steps_per_epoch = max(1, steps_per_epoch)
+        self.cosine, self.min_ratio = sc.type == "cosine", sc.min_ratio
+        self.total = max(1, cfg.epochs * self.steps_per_epoch)
 
     def __call__(self, step: int) -> float:
         epoch = step // self.steps_per_epoch
         factor = self.gamma ** sum(1 for m in self.milestones if epoch >= m)
+        if self.cosine:
+            t = min(1.0, step / self.total)
+            factor = self.min_ratio + (1.0 - self.min_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
         if step < self.warmup:
             factor *= self.ratio + (1.0 - self.ratio) * step / self.warmup
         return factor

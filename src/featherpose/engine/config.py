@@ -87,13 +87,15 @@ class OptimizerConfig:
 
 @dataclass
 class ScheduleConfig:
-    """Step decay at ``milestones`` (epochs) by ``gamma``; optional linear warm-up in steps."""
+    """Step decay at ``milestones`` (epochs) by ``gamma``, or cosine annealing over all steps down to
+    ``min_ratio`` of the base rate; optional linear warm-up in steps."""
 
-    type: str = "step"  # step | constant
+    type: str = "step"  # step | constant | cosine
     milestones: list[int] = field(default_factory=list)
     gamma: float = 0.1
     warmup_steps: int = 0
     warmup_ratio: float = 0.001
+    min_ratio: float = 0.01  # cosine: final rate / base rate
 
 
 @dataclass
@@ -136,7 +138,7 @@ CHOICES = {
     "data.type": ("coco", "mpii", "synthetic"),
     "loss.type": ("heatmap", "ae", "openpose"),
     "optimizer.type": ("adam", "adamw", "sgd"),
-    "schedule.type": ("step", "constant"),
+    "schedule.type": ("step", "constant", "cosine"),
     "eval.split": ("val", "train"),
 }
 

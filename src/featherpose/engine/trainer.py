@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from featherpose.data.transforms import Normalisation
 from featherpose.engine import distributed as ddp
 from featherpose.engine.build import (
     build_codec,
@@ -158,7 +159,7 @@ def _train(
     if cuda and cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = build_loss(cfg, kset)
-    dataset = build_train_dataset(cfg, codec, seed)
+    dataset = build_train_dataset(cfg, codec, seed, Normalisation.for_model(model))
     spe = steps_per_epoch(len(dataset), cfg.batch_size, info.world_size)
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, spe)

@@ -7,42 +7,13 @@ decoded keypoints can be mapped back exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from torch import nn
 
-from featherpose.data.transforms import IMAGENET_MEAN, IMAGENET_STD, box_to_center_scale, get_warp_matrix
+from featherpose.data.transforms import Normalisation, box_to_center_scale, get_warp_matrix  # noqa: F401 (re-export)
 
 from .maps import compose, pixel_scale
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """``(pixel - mean) / std`` per channel on 0-255 values, in ``order`` ("RGB" or "BGR")."""
-
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    order: str = "RGB"
-
-    @classmethod
-    def for_model(cls, model: nn.Module) -> Normalisation:
-        """The model's own ``input_mean`` / ``input_std`` / ``input_channel_order`` attributes when it
-        has them (the OpenPose family: BGR, (x - 128) / 256), else ImageNet statistics on RGB (what the
-        training pipeline uses)."""
-        mean = getattr(model, "input_mean", None)
-        std = getattr(model, "input_std", None)
-        if mean is not None and std is not None:
-            return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std),
-                       str(getattr(model, "input_channel_order", "RGB")).upper())  # fmt: skip
-        return cls(tuple(float(v) * 255 for v in IMAGENET_MEAN), tuple(float(v) * 255 for v in IMAGENET_STD))
-
-    def __call__(self, images_bgr: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 BGR -> (N, 3, H, W) float32 network input."""
-        x = images_bgr[..., ::-1] if self.order == "RGB" else images_bgr
-        x = (x.astype(np.float32) - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
 def crop_matrices(
