@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from featherpose.engine.build import build_train_dataset, build_codec
+from featherpose.engine.build import build_codec, build_train_dataset
 from featherpose.engine.config import load_config
 from featherpose.engine.datasets import dataset_keypoint_set
 
@@ -73,7 +73,7 @@ def main() -> int:
         sized = args.out / f"{n}.yaml"
         sized.write_text(yaml.safe_dump(raw, sort_keys=False))
         print(f"{n}: {rate:.0f} images/s in the probe, {size} samples -> {epochs} epochs", flush=True)
-        runs.append(launch(sized, args.out / n, args.device, ["--max-minutes", str(args.budget_min + 1.5)]))
+        runs.append(launch(sized, args.out / n, args.device, ["--max-minutes", str(args.budget_min + 1.0)]))
     codes = [p.wait() for p in runs]
     print(f"runs ended with {codes} after {(time.time() - t0) / 60:.1f} min", flush=True)
     return max(codes)

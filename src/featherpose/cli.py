@@ -16,6 +16,7 @@ COMMANDS = [
     "eval",
     "codec-check",
     "infer",
+    "label",
     "export",
     "bench",
 ]

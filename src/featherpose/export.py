@@ -5,10 +5,12 @@
   flattened and named (``heatmaps_0, pafs_0, ...`` for the OpenPose family, ``output_i`` otherwise).
 * OpenVINO: the ONNX graph through ``openvino.convert_model`` and saved with fp32 weights
   (``compress_to_fp16=False``); inference precision is chosen when the IR is compiled.
-* The model's input contract (normalisation, channel order, paradigm, keypoint set, input size) is
-  stored inside the file (ONNX ``metadata_props`` / OpenVINO ``rt_info`` under ``featherpose``), so
-  ``PoseEstimator("model.onnx")`` knows how to feed and decode it (see
-  :mod:`featherpose.inference.external`).
+* The model's whole contract is stored inside the file (ONNX ``metadata_props`` / OpenVINO
+  ``rt_info`` under ``featherpose``): the same schema as a weights file
+  (:class:`featherpose.modelfile.ModelMeta`: model and builder overrides, keypoint set, codec,
+  input size, normalisation, provenance) plus export-only fields, so ``PoseEstimator("model.onnx")``
+  feeds and decodes it as the torch model (see :mod:`featherpose.inference.external`), custom
+  keypoint sets included. ``model`` may be a registered name or a self-describing weights file.
 
 INT8 lives in :mod:`featherpose.quantize`.
 """
@@ -19,44 +21,81 @@ import json
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from featherpose.data.transforms import Normalisation
+from featherpose.modelfile import META_KEY, ModelMeta
 from featherpose.models import get_spec
+from featherpose.skeletons import get_keypoint_set
 
 FORMATS = ("onnx", "openvino")
 OPSET = 17
-META_KEY = "featherpose"
 
 
 @dataclass(frozen=True)
 class ExportInfo:
-    """What an exported file holds: enough to feed it and decode its outputs without the zoo."""
+    """What an exported file holds: the model's :class:`~featherpose.modelfile.ModelMeta` (its
+    ``input_size`` is the size the file was traced at) plus export-only fields. Stored as the
+    metadata JSON with an ``"export"`` object added."""
 
-    model: str  # the registered model name
-    paradigm: str
-    keypoints: str
-    input_size: tuple[int, int]  # the size it was traced at (H, W)
-    dynamic_spatial: bool
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    channel_order: str  # "RGB" or "BGR": the order the network expects
+    meta: ModelMeta
     output_names: tuple[str, ...]
+    dynamic_spatial: bool  # bottom-up files take any height / width
     precision: str = "fp32"  # "fp32" or "int8"
 
+    @property
+    def model(self) -> str:
+        return self.meta.model
+
+    @property
+    def paradigm(self) -> str:
+        return self.meta.paradigm
+
+    @property
+    def keypoints(self) -> str:
+        return self.meta.keypoint_set.name
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(self.meta.input_size)  # type: ignore[return-value]
+
+    @property
+    def mean(self) -> tuple[float, float, float]:
+        return self.meta.normalisation.mean
+
+    @property
+    def std(self) -> tuple[float, float, float]:
+        return self.meta.normalisation.std
+
+    @property
+    def channel_order(self) -> str:
+        return self.meta.normalisation.order
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        export = {"output_names": list(self.output_names), "dynamic_spatial": self.dynamic_spatial,
+                  "precision": self.precision}  # fmt: skip
+        return json.dumps({**self.meta.to_dict(), "export": export}, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> ExportInfo:
+        """Read the stored JSON: the schema with ``"export"``, or the flat form of earlier exports."""
         d = json.loads(text)
-        for key in ("input_size", "mean", "std", "output_names"):
-            d[key] = tuple(d[key])
-        return cls(**d)
+        if "schema" in d:
+            ex = d.get("export") or {}
+            return cls(ModelMeta.from_dict(d), tuple(ex.get("output_names", ())), bool(ex.get("dynamic_spatial")),
+                       str(ex.get("precision", "fp32")))  # fmt: skip
+        dynamic = bool(d["dynamic_spatial"])  # earlier flat form: the rest comes from the zoo
+        meta = ModelMeta.for_model(
+            d["model"], input_size=None if dynamic else tuple(d["input_size"]),
+            keypoint_set=get_keypoint_set(d["keypoints"]),
+        )  # fmt: skip
+        norm = Normalisation(tuple(d["mean"]), tuple(d["std"]), str(d["channel_order"]).upper())
+        return cls(replace(meta, normalisation=norm), tuple(d["output_names"]), dynamic, d.get("precision", "fp32"))
 
 
 class _Flat(nn.Module):
@@ -87,37 +126,62 @@ def output_names(family: str, count: int) -> tuple[str, ...]:
     return tuple(f"output_{i}" for i in range(count))
 
 
-def build_for_export(name: str, weights: str | Path | None = None, **overrides: object) -> nn.Module:
-    """The registered model ``name`` in eval mode, with ``weights`` loaded (random weights warn)."""
-    from featherpose.inference.weights import load_weights
+def load_for_export(
+    model: str | Path, weights: str | Path | None = None, **overrides: object
+) -> tuple[nn.Module, ModelMeta]:
+    """The network to export (eval mode) and its metadata. ``model``: a self-describing weights file
+    (``*.safetensors`` or a training directory), or a registered name with ``weights`` (a file, a
+    shipped tag, or None: the shipped default, else random weights with a warning)."""
+    from featherpose import pretrained
+    from featherpose.inference.weights import is_weights_file, load_model, load_weights, weights_meta
 
-    net = get_spec(name).build(**overrides)
-    if weights is not None:
-        load_weights(net, weights)
-    else:
-        warnings.warn(f"{name}: no weights given, exporting random weights", stacklevel=2)
-    return net.eval()
-
-
-def export_info(name: str, model: nn.Module, input_size: tuple[int, int], n_outputs: int) -> ExportInfo:
-    """The :class:`ExportInfo` of registered model ``name`` (its normalisation read from ``model``)."""
-    from featherpose.inference.preprocess import Normalisation
-
+    if is_weights_file(model) and str(model) not in _names():
+        if weights is not None:
+            raise ValueError(f"{model}: a weights file holds its weights; do not pass weights")
+        return load_model(model, **overrides)
+    name = str(model)
     spec = get_spec(name)
-    norm = Normalisation.for_model(model)
-    return ExportInfo(
-        model=name, paradigm=spec.paradigm, keypoints=spec.keypoints, input_size=tuple(input_size),
-        dynamic_spatial=spec.paradigm == "bottom-up", mean=norm.mean, std=norm.std, channel_order=norm.order,
-        output_names=output_names(spec.family, n_outputs),
-    )  # fmt: skip
+    path = pretrained.resolve(name, weights)
+    meta = weights_meta(path, name) if path is not None else None
+    net = meta.build(**overrides) if meta is not None else spec.build(**overrides)
+    if path is not None:
+        load_weights(net, path)
+    else:
+        warnings.warn(f"{name}: no weights given, exporting random weights", stacklevel=3)
+    return net.eval(), meta or ModelMeta.for_model(name, net, model_args=overrides)
 
 
-def default_input_size(name: str, input_size: int | str | Sequence[int] | None) -> tuple[int, int]:
-    """The size to trace at: ``input_size`` (H, "HxW" or (H, W)) or the model's own, rounded up to 32."""
+def _names() -> list[str]:
+    from featherpose.models import list_models
+
+    return list_models()
+
+
+def build_for_export(name: str | Path, weights: str | Path | None = None, **overrides: object) -> nn.Module:
+    """The model to export in eval mode (see :func:`load_for_export`; random weights warn)."""
+    return load_for_export(name, weights, **overrides)[0]
+
+
+def export_info(
+    name: str, model: nn.Module, input_size: tuple[int, int], n_outputs: int, meta: ModelMeta | None = None
+) -> ExportInfo:
+    """The :class:`ExportInfo` of a file traced at ``input_size``: ``meta`` (default: registered
+    model ``name``'s zoo entry, normalisation read from ``model``) and the export-only fields."""
+    meta = meta or ModelMeta.for_model(name, model)
+    family = meta.family or get_spec(meta.model).family
+    return ExportInfo(replace(meta, input_size=tuple(input_size)), output_names(family, n_outputs),
+                      dynamic_spatial=meta.paradigm == "bottom-up")  # fmt: skip
+
+
+def default_input_size(
+    name: str, input_size: int | str | Sequence[int] | None, default: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """The size to trace at: ``input_size`` (H, "HxW" or (H, W)) or ``default`` (the model's own),
+    rounded up to 32."""
     from featherpose.inference.estimator import parse_input_size
     from featherpose.inference.preprocess import scaled_size
 
-    return scaled_size(parse_input_size(input_size, get_spec(name).input_size), 1.0, 32)
+    return scaled_size(parse_input_size(input_size, default or get_spec(name).input_size), 1.0, 32)
 
 
 def export_onnx(
@@ -127,17 +191,22 @@ def export_onnx(
     input_size: int | str | Sequence[int] | None = None,
     model: nn.Module | None = None,
     opset: int = OPSET,
+    meta: ModelMeta | None = None,
 ) -> Path:
-    """Export registered model ``name`` (or an already built ``model`` of that name) to ONNX at ``out``."""
+    """Export ``name`` (a registered name with ``weights``, or a self-describing weights file; or an
+    already built ``model`` described by ``meta``, default: the zoo entry of ``name``) to ONNX."""
     import onnx
 
-    size = default_input_size(name, input_size)
-    net = (model if model is not None else build_for_export(name, weights)).eval()
+    if model is None:
+        model, meta = load_for_export(name, weights)
+    net = model.eval()
+    meta = meta or ModelMeta.for_model(str(name), net)
+    size = default_input_size(meta.model, input_size, tuple(meta.input_size))
     flat = _Flat(net).eval()  # a fresh module trains by default, and export restores that mode
     x = torch.zeros(1, 3, *size)
     with torch.inference_mode():
         n_out = len(flat(x))
-    info = export_info(name, net, size, n_out)
+    info = export_info(meta.model, net, size, n_out, meta)
     axes = {0: "batch", 2: "height", 3: "width"} if info.dynamic_spatial else {0: "batch"}
     dyn = {"input": axes} | {o: {0: "batch"} | ({2: f"{o}_h", 3: f"{o}_w"} if info.dynamic_spatial else {})
                              for o in info.output_names}  # fmt: skip
@@ -202,20 +271,24 @@ def export_model(
     calib: str | Path | None = None,
     calib_count: int = 32,
     model: nn.Module | None = None,
+    meta: ModelMeta | None = None,
 ) -> Path:
-    """Export ``name`` to ``out`` as ``fmt`` ("onnx" or "openvino"; default from the suffix: ``.xml``
-    is OpenVINO). ``int8``: quantise statically, calibrating on up to ``calib_count`` images from
-    the folder ``calib`` (preprocessed as the estimator does)."""
+    """Export ``name`` (a registered name, or a self-describing weights file) to ``out`` as ``fmt``
+    ("onnx" or "openvino"; default from the suffix: ``.xml`` is OpenVINO). ``int8``: quantise
+    statically, calibrating on up to ``calib_count`` images from the folder ``calib``
+    (preprocessed as the estimator does)."""
     out = Path(out)
     fmt = fmt or ("openvino" if out.suffix == ".xml" else "onnx")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if int8 and calib is None:
         raise ValueError("INT8 export needs calibration images (calib=DIR)")
+    if model is None:
+        model, meta = load_for_export(name, weights)
     if fmt == "onnx" and not int8:
-        return export_onnx(name, out, weights, input_size, model)
+        return export_onnx(name, out, input_size=input_size, model=model, meta=meta)
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_onnx(name, Path(tmp) / "model.onnx", weights, input_size, model)
+        fp32 = export_onnx(name, Path(tmp) / "model.onnx", input_size=input_size, model=model, meta=meta)
         if int8:
             from featherpose.quantize import quantize_onnx
 

@@ -17,7 +17,7 @@ PRETRAINED: dict[str, dict[str, str]] = {
     "mobileposenet": {"lspet": "mobileposenet-lspet.safetensors"},
     "ghostpose": {"lspet": "ghostpose-lspet.safetensors"},
 }
-DEFAULT_MODEL = "ghostpose"
+DEFAULT_MODEL = "mobileposenet"
 DEFAULT_DETECTOR = "ghostpose"
 
 

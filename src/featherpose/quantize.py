@@ -65,7 +65,14 @@ def quantize_onnx(
     calib_count: int = 32,
 ) -> Path:
     """Quantise a featherpose ONNX export to INT8 (QDQ) at ``out``, calibrating on ``calib`` (a folder
-    or a list of image files)."""
+    or a list of image files). A missing package or an unreadable ``fp32_path`` fails with one line."""
+    from featherpose.inference.backends import has_module
+    from featherpose.inference.external import check_model_file
+
+    missing = [m for m in ("onnx", "onnxruntime") if not has_module(m)]
+    if missing:
+        raise ValueError(f"INT8 quantisation needs {' and '.join(missing)} (pip install {' '.join(missing)})")
+    check_model_file(fp32_path)
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 

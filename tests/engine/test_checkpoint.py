@@ -113,3 +113,43 @@ def test_atomic_write_failure_in_writer(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         atomic_write(tmp_path / "x.bin", boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_roundtrip_and_fp16_shipping(tmp_path: Path) -> None:
+    from featherpose.engine.checkpoint import read_meta, read_model_file, ship_weights
+    from featherpose.modelfile import ModelMeta
+
+    meta = ModelMeta.for_model("mobileposenet", input_size=(64, 48), provenance={"recipe": "r.yaml", "step": 3})
+    a = _net(256)
+    a[1].running_mean.fill_(0.123456789)
+    save_weights(a, tmp_path / "fp32.safetensors", meta)
+    state, got = read_model_file(tmp_path / "fp32.safetensors")
+    assert got == meta and read_meta(tmp_path / "fp32.safetensors") == meta
+    assert all(torch.equal(state[k], v) for k, v in a.state_dict().items())
+
+    ship_weights(a, tmp_path / "fp16.safetensors", meta)
+    state, got = read_model_file(tmp_path / "fp16.safetensors")
+    assert got == meta and state["0.weight"].dtype == torch.float16
+    assert state["1.num_batches_tracked"].dtype == torch.int64  # integer buffers are kept
+    size = (tmp_path / "fp16.safetensors").stat().st_size
+    assert size < 0.75 * (tmp_path / "fp32.safetensors").stat().st_size
+    b = load_weights(_net(256), tmp_path / "fp16.safetensors")  # upcast to the model's dtype
+    for k, v in a.state_dict().items():
+        assert b.state_dict()[k].dtype == v.dtype
+        if v.is_floating_point():
+            assert torch.equal(b.state_dict()[k], v.half().float())
+
+
+def test_files_without_or_with_bad_metadata(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from featherpose.engine.checkpoint import read_meta
+
+    save_weights(_net(), tmp_path / "plain.safetensors", {"epoch": 3})
+    assert read_meta(tmp_path / "plain.safetensors") is None
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "bad.safetensors"), metadata={"featherpose": '{"schema": 9}'})
+    with pytest.raises(CheckpointError, match=r"bad.safetensors: metadata schema 9 is newer"):
+        read_meta(tmp_path / "bad.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="junk.safetensors: not a readable safetensors"):
+        read_meta(tmp_path / "junk.safetensors")

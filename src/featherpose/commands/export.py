@@ -1,4 +1,5 @@
-"""``featherpose export``: a registered model -> ONNX or OpenVINO IR (fp32, or INT8 calibrated on images)."""
+"""``featherpose export``: a weights file or a registered model -> ONNX or OpenVINO IR (fp32, or INT8
+calibrated on images). The file carries the model's metadata (keypoint set, codec, input size, ...)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from featherpose.cli import CLIError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="export a model to ONNX / OpenVINO (fp32 or INT8)",
-                              description="Export a registered model: dynamic batch (and height / width for "
-                                          "bottom-up models); the file records its input contract.")  # fmt: skip
-    p.add_argument("--model", required=True, help="a registered model name (see `featherpose models`)")
-    p.add_argument("--weights", help="safetensors weights (default: random init, with a warning)")
+                              description="Export a model: dynamic batch (and height / width for bottom-up "
+                                          "models); the file records the model's metadata (keypoint set, codec, "
+                                          "input size, normalisation).")  # fmt: skip
+    p.add_argument("--model", required=True,
+                   help="a weights file written by featherpose (runs/x/best.safetensors, or a training dir), "
+                        "or a registered model name (see `featherpose models`)")  # fmt: skip
+    p.add_argument("--weights", help="with a model name: safetensors weights or a shipped tag (default: the "
+                                     "model's shipped weights, else random init with a warning)")  # fmt: skip
     p.add_argument("--format", choices=("onnx", "openvino"), help="default: from --out (.xml = openvino)")
     p.add_argument("--input-size", metavar="H|HxW", help="size to trace at (default: the model's)")
     p.add_argument("--int8", action="store_true", help="static INT8 quantisation (QDQ), calibrated on --calib")
@@ -28,10 +33,15 @@ def run(args: argparse.Namespace) -> int:
     from featherpose.engine.checkpoint import CheckpointError
     from featherpose.export import export_model
     from featherpose.inference.backends import has_module
+    from featherpose.inference.weights import is_weights_file
     from featherpose.models import list_models
 
-    if args.model not in list_models():
-        raise CLIError(f"unknown model {args.model!r}; known: {', '.join(list_models())}")
+    from_file = args.model not in list_models() and is_weights_file(args.model)
+    if not from_file and args.model not in list_models():
+        raise CLIError(f"unknown model {args.model!r}; known: {', '.join(list_models())} "
+                       "(or pass a .safetensors weights file)")  # fmt: skip
+    if from_file and args.weights:
+        raise CLIError(f"--model {args.model} is a weights file: do not pass --weights")
     out = Path(args.out)
     fmt = args.format or ("openvino" if out.suffix == ".xml" else "onnx")
     if out.suffix not in (".onnx", ".xml"):

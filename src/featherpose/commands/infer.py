@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
+from featherpose import pretrained
 from featherpose.cli import CLIError
 from featherpose.engine.checkpoint import CheckpointError
 from featherpose.io import InputError, LoadedImage, image_header, open_image
@@ -30,14 +31,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Estimate poses; write OUT/predictions.json (COCO results) and rendered "
                                    "images / annotated videos.")  # fmt: skip
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images/videos, video files")
-    p.add_argument("--model", required=True,
-                   help="a registered model name (`featherpose models`), or an .onnx / OpenVINO .xml file")  # fmt: skip
-    p.add_argument("--weights", help="safetensors weights (or a training dir with last.safetensors); "
-                                     "default: random init, with a warning")  # fmt: skip
+    p.add_argument("--model", default=pretrained.DEFAULT_MODEL,
+                   help="a weights file written by featherpose (runs/x/best.safetensors, or a training dir), "
+                        "a registered model name (`featherpose models`), or an .onnx / OpenVINO .xml file "
+                        f"(default: {pretrained.DEFAULT_MODEL})")  # fmt: skip
+    p.add_argument("--weights", help="with a model name: safetensors weights (or a training dir) or a "
+                                     "shipped tag; default: the model's shipped weights, else random init "
+                                     "with a warning")  # fmt: skip
     p.add_argument("--out", default="featherpose-out", help="output folder (default: featherpose-out)")
     p.add_argument("--boxes", metavar="DET.json",
                    help="COCO detection results with person boxes (top-down models, images only)")  # fmt: skip
-    p.add_argument("--detector", default="litepose_xs", help="bottom-up model giving boxes when --boxes is absent")
+    p.add_argument("--detector", default=pretrained.DEFAULT_DETECTOR,
+                   help="bottom-up model (name or weights file) giving boxes when --boxes is absent "
+                        f"(default: {pretrained.DEFAULT_DETECTOR}, with its shipped weights)")  # fmt: skip
     p.add_argument("--detector-weights", help="weights of the --detector model")
     p.add_argument("--nms", default="parallel", choices=("parallel", "oks", "soft", "none"),
                    help="top-down pose NMS (default parallel OKS-NMS)")  # fmt: skip

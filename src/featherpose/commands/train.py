@@ -12,6 +12,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", help="YAML recipe")
     p.add_argument("--out", required=True, help="output directory (checkpoints, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    p.add_argument("--init", metavar="WEIGHTS|MODEL[:TAG]",
+                   help="fine-tune: start from these weights (a file, or shipped ones); tensors whose shapes "
+                        "differ (e.g. another keypoint count) are re-initialised (overrides model.init)")  # fmt: skip
     p.add_argument("--data-root", help="dataset root (overrides data.root of the config)")
     p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps in total (resumable)")
     p.add_argument("--max-minutes", type=float, help="stop after this many minutes of this run (resumable)")
@@ -29,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config, args.data_root)
+        if args.init:
+            cfg.model.init = args.init
         result = train(cfg, args.out, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes,
                        seed=args.seed, device=args.device, progress=not args.no_progress)  # fmt: skip
     except (ConfigError, CheckpointError, AnnotationError, ImageError) as exc:

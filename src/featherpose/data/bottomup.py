@@ -115,7 +115,8 @@ class BottomUpDataset(Dataset):
         kps = self.codec.prepare_keypoints(kps, kset)
         targets = self.codec.encode(kps, mask)
         if self.max_people is not None:
-            return {"image": self.normalise.tensor(warped), **batch_targets(targets, kset.num_keypoints, self.max_people)}
+            image = self.normalise.tensor(warped)
+            return {"image": image, **batch_targets(targets, kset.num_keypoints, self.max_people)}
         return {
             "image": self.normalise.tensor(warped),
             "targets": targets,

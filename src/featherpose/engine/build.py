@@ -34,14 +34,20 @@ def model_spec(name: str) -> ModelSpec:
         return get_spec(name)
 
 
-def build_model(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
-    """The config's model; ``num_keypoints`` follows the dataset when it differs from the spec's."""
+def model_args(cfg: TrainConfig, kset: KeypointSet) -> dict:
+    """The builder overrides of the config's model: ``model.args``, plus ``num_keypoints`` following
+    the dataset when it differs from the spec's."""
     spec = model_spec(cfg.model.name)
     args = dict(cfg.model.args)
     if cfg.loss.type != "openpose" and "num_keypoints" not in args:
         if spec.keypoint_set.num_keypoints != kset.num_keypoints:
             args["num_keypoints"] = kset.num_keypoints
-    return spec.build(**args)
+    return args
+
+
+def build_model(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
+    """The config's model; ``num_keypoints`` follows the dataset when it differs from the spec's."""
+    return model_spec(cfg.model.name).build(**model_args(cfg, kset))
 
 
 def build_codec(cfg: TrainConfig, kset: KeypointSet) -> object:

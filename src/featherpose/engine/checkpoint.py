@@ -2,18 +2,27 @@
 ``torch.save`` file. Every write is atomic (temp file in the same directory, fsync, os.replace), so
 a crash leaves either the old file or the new one, never a torn one; stale temp files from an
 interrupted write are removed on the next save.
+
+Weights files are self-describing: :func:`save_weights` stores a
+:class:`~featherpose.modelfile.ModelMeta` as JSON under the metadata key ``"featherpose"``, and
+:func:`read_model_file` gives the tensors with it. :func:`ship_weights` writes fp16 tensors (half
+the size) for shipping; loading casts every tensor to the dtype of the model it goes into.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from featherpose.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from featherpose.modelfile import ModelMeta
 
 
 class CheckpointError(ValueError):
@@ -36,22 +45,72 @@ def model_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in unwrap(model).state_dict().items()}
 
 
-def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
-    """Write the model's state dict as safetensors, atomically."""
+def save_weights(
+    model: nn.Module,
+    path: str | Path,
+    meta: ModelMeta | dict[str, object] | None = None,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write the model's state dict as safetensors, atomically. ``meta``: a
+    :class:`~featherpose.modelfile.ModelMeta` (stored as JSON under ``"featherpose"``) or plain
+    string metadata; ``dtype``: cast floating-point tensors (``torch.float16`` for shipping)."""
+    from featherpose.modelfile import META_KEY, ModelMeta
+
     state = model_state(model)
-    meta = {str(k): str(v) for k, v in (metadata or {}).items()}
-    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+    if isinstance(meta, ModelMeta):
+        text = {META_KEY: meta.to_json()}
+    else:
+        text = {str(k): str(v) for k, v in (meta or {}).items()}
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=text))
+
+
+def ship_weights(model: nn.Module, path: str | Path, meta: ModelMeta) -> Path:
+    """Write weights for shipping: fp16 tensors (integer buffers kept) with their metadata."""
+    return save_weights(model, path, meta, dtype=torch.float16)
+
+
+def _check_file(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {p}: file not found")
+    return p
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a safetensors file, with a one-line error naming it."""
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint {p}: file not found")
+    p = _check_file(path)
     try:
         return load_file(str(p))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {p}: not a readable safetensors file ({exc})") from None
+
+
+def read_meta(path: str | Path) -> ModelMeta | None:
+    """The :class:`~featherpose.modelfile.ModelMeta` of a safetensors file (read from its header
+    only), or None when it has none; unreadable files and malformed metadata raise
+    :class:`CheckpointError` (one line naming the file)."""
+    from featherpose.modelfile import META_KEY, ModelMeta, ModelMetaError
+
+    p = _check_file(path)
+    try:
+        with safe_open(str(p), framework="pt") as fh:
+            text = (fh.metadata() or {}).get(META_KEY)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {p}: not a readable safetensors file ({exc})") from None
+    if text is None:
+        return None
+    try:
+        return ModelMeta.from_json(text)
+    except ModelMetaError as exc:
+        raise CheckpointError(f"checkpoint {p}: {exc}") from None
+
+
+def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelMeta | None]:
+    """The tensors of a safetensors file and its metadata (None when the file has none)."""
+    meta = read_meta(path)
+    return read_weights(path), meta
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -80,8 +139,25 @@ def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> nn.
     if problems:
         name = type(unwrap(model)).__name__
         raise CheckpointError(f"checkpoint {path}: does not fit model {name}: {'; '.join(problems)}")
-    unwrap(model).load_state_dict({k: v for k, v in state.items() if k in target}, strict=strict)
+    cast = {k: v.to(target[k].dtype) if v.is_floating_point() else v for k, v in state.items() if k in target}
+    unwrap(model).load_state_dict(cast, strict=strict)  # fp16 (shipped) files come back in the model's dtype
     return model
+
+
+def init_from(model: nn.Module, path: str | Path) -> tuple[list[str], list[str]]:
+    """Fine-tuning start: copy every tensor of ``path`` whose name and shape fit ``model``; the others
+    (e.g. a head for another keypoint count) keep their fresh initialisation.
+
+    Returns (kept, re-initialised) parameter / buffer names."""
+    state = read_weights(path)
+    target = unwrap(model).state_dict()
+    kept = [k for k, v in target.items() if k in state and state[k].shape == v.shape]
+    fresh = [k for k in target if k not in kept]
+    if not kept:
+        raise CheckpointError(f"checkpoint {path}: no tensor fits model {type(unwrap(model)).__name__}")
+    cast = {k: state[k].to(target[k].dtype) if state[k].is_floating_point() else state[k] for k in kept}
+    unwrap(model).load_state_dict(cast, strict=False)
+    return kept, fresh
 
 
 def save_state(state: dict, path: str | Path) -> Path:

@@ -22,10 +22,12 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelConfig:
-    """Which zoo model to build, with builder overrides (e.g. ``num_keypoints``)."""
+    """Which zoo model to build, with builder overrides (e.g. ``num_keypoints``), and optionally the
+    weights to start from (``init``: a safetensors file, or ``MODEL`` / ``MODEL:TAG`` for shipped ones)."""
 
     name: str = ""
     args: dict = field(default_factory=dict)
+    init: str = ""
 
 
 @dataclass
@@ -123,8 +125,11 @@ class TrainConfig:
     batch_size: int = 32  # per process
     seed: int = 0
     log_interval: int = 10  # steps between metrics.jsonl loss lines
-    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
-    channels_last: bool = True  # on CUDA
+    # Forward-pass autocast dtype: auto | fp32 | bf16 | fp16. auto: fp16 on CUDA, on CPU the fastest setting
+    # of the model's family whose loss curve matches fp32 (bf16 for OpenPose, fp32 otherwise; docs/training.md)
+    precision: str = "auto"
+    amp: bool = True  # false: no mixed precision anywhere (precision auto -> fp32)
+    channels_last: bool | str = "auto"  # true | false | auto (CUDA: true; CPU: per family, as precision)
     paper: str = ""  # free text: which paper / table this recipe reproduces
     path: str = ""  # set by the loader: the file it came from
 
@@ -140,6 +145,7 @@ CHOICES = {
     "optimizer.type": ("adam", "adamw", "sgd"),
     "schedule.type": ("step", "constant", "cosine"),
     "eval.split": ("val", "train"),
+    "precision": ("auto", "fp32", "bf16", "fp16"),
 }
 
 
@@ -248,6 +254,10 @@ def _check(cfg: TrainConfig) -> None:
         raise ConfigError(f"key 'optimizer.lr': must be > 0, got {cfg.optimizer.lr}")
     if list(cfg.schedule.milestones) != sorted(cfg.schedule.milestones):
         raise ConfigError("key 'schedule.milestones': must be increasing")
+    if isinstance(cfg.channels_last, str) and cfg.channels_last != "auto":
+        raise ConfigError(f"key 'channels_last': {cfg.channels_last!r} is not one of true, false, auto")
+    if not cfg.amp and cfg.precision in ("bf16", "fp16"):
+        raise ConfigError(f"key 'precision': {cfg.precision} needs 'amp: true' (amp: false means fp32)")
 
 
 def load_config(path: str | Path, data_root: str | Path | None = None) -> TrainConfig:

@@ -1,5 +1,6 @@
 """The training loop: progress bar, JSONL metrics, periodic validation with best-checkpoint keeping,
-signal-safe resumable checkpoints, AMP / channels_last on CUDA, DDP under torchrun.
+signal-safe resumable checkpoints, mixed precision and channels_last (fp16 on CUDA; on CPU per model
+family, :data:`CPU_AUTO`), DDP under torchrun.
 
 Files in the output directory (written by rank 0 only):
 
@@ -40,12 +41,22 @@ from featherpose.engine.build import (
     build_optimizer,
     build_scheduler,
     build_train_dataset,
+    model_spec,
 )
-from featherpose.engine.checkpoint import load_state, model_state, save_state, save_weights, unwrap
+from featherpose.engine.checkpoint import (
+    CheckpointError,
+    init_from,
+    load_state,
+    model_state,
+    save_state,
+    save_weights,
+    unwrap,
+)
 from featherpose.engine.config import TrainConfig, config_to_dict
 from featherpose.engine.datasets import dataset_keypoint_set
 from featherpose.engine.evaluate import evaluate
 from featherpose.engine.sampler import EpochBatchSampler, steps_per_epoch
+from featherpose.modelfile import ModelMeta, training_meta
 
 STATE_VERSION = 1
 
@@ -124,6 +135,62 @@ def _float_outputs(out: object) -> object:
     return type(out)(o.float() for o in out)
 
 
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+# CPU defaults of ``precision: auto`` / ``channels_last: auto`` per model family: the fastest setting whose
+# loss curve matches fp32 over the same steps (benchmarks/train_throughput.py, docs/training.md). Families
+# not listed keep fp32 in the contiguous format.
+CPU_AUTO: dict[str, tuple[str, bool]] = {
+    "mobileposenet": ("fp32", True),
+    "litepose": ("fp32", True),
+    "wlitepose": ("fp32", True),
+    "openpose": ("bf16", False),
+}
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a run computes: the forward pass's autocast dtype and the memory format of model and images."""
+
+    name: str  # fp32 | bf16 | fp16
+    channels_last: bool
+    device_type: str = "cpu"
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device_type, dtype=DTYPES[self.name], enabled=self.name != "fp32")
+
+    def scaler(self) -> torch.amp.GradScaler:
+        """fp16 needs loss scaling; bf16 has fp32's exponent range and does not."""
+        return torch.amp.GradScaler(self.device_type, enabled=self.name == "fp16")
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+
+
+def resolve_precision(cfg: TrainConfig, device: torch.device | str) -> Precision:
+    """The precision and memory format ``cfg`` asks for on ``device`` (``auto`` resolved)."""
+    dev = torch.device(device).type
+    family = CPU_AUTO.get(model_spec(cfg.model.name).family, ("fp32", False)) if dev == "cpu" else ("fp16", True)
+    name = cfg.precision if cfg.precision != "auto" else (family[0] if cfg.amp else "fp32")
+    channels_last = family[1] if cfg.channels_last == "auto" else bool(cfg.channels_last)
+    if name == "fp16" and dev != "cuda":
+        raise ValueError(f"precision fp16 needs CUDA (on {dev} use bf16 or fp32)")
+    return Precision(name, channels_last, dev)
+
+
+def train_step(net: nn.Module, batch: dict, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
+               scaler: torch.amp.GradScaler, precision: Precision) -> tuple[torch.Tensor, dict]:  # fmt: skip
+    """One optimiser step: forward under the run's autocast, the loss in fp32, backward, update."""
+    with precision.autocast():
+        outputs = net(batch["image"])
+    loss, parts = loss_fn(_float_outputs(outputs), batch)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss, parts
+
+
 def train(
     cfg: TrainConfig,
     out_dir: str | Path,
@@ -156,14 +223,15 @@ def _train(
     kset = dataset_keypoint_set(cfg)
     codec = build_codec(cfg, kset)
     model = build_model(cfg, kset).to(dev)
-    if cuda and cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    precision = resolve_precision(cfg, dev)
+    model = precision.prepare(model)
     loss_fn = build_loss(cfg, kset)
+    meta = training_meta(cfg, kset, codec, model)  # what every weights file written here carries
     dataset = build_train_dataset(cfg, codec, seed, Normalisation.for_model(model))
     spe = steps_per_epoch(len(dataset), cfg.batch_size, info.world_size)
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, spe)
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
+    scaler = precision.scaler()
 
     epoch, step, best, train_seconds, cpu_before = 0, 0, None, 0.0, 0.0
     cpu_start = time.process_time()
@@ -171,6 +239,8 @@ def _train(
     def cpu_seconds() -> float:  # CPU time of this process, all threads, across resumes
         return round(cpu_before + time.process_time() - cpu_start, 2)
     state_path = out / "state.pt"
+    if cfg.model.init and not resume:
+        _init_model(model, cfg.model.init, info.is_main)
     if resume:
         state = load_state(state_path)
         unwrap(model).load_state_dict(state["model"])
@@ -196,11 +266,13 @@ def _train(
     t_start = time.perf_counter()
     stopped = "finished"
     last_metrics: dict = {}
+    val_step = -1  # the step last validated (its score goes into last.safetensors)
 
     def save(kind: str) -> None:
         if not info.is_main:
             return
-        save_weights(model, out / "last.safetensors", {"model": cfg.model.name, "epoch": epoch, "step": step})
+        score = last_metrics.get("score") if val_step == step else None
+        save_weights(model, out / "last.safetensors", meta.with_provenance(epochs=epoch, step=step, score=score))
         save_state({
             "version": STATE_VERSION, "model": model_state(model), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch, "step": step,
@@ -225,15 +297,9 @@ def _train(
             for batch in loader:
                 t_step = time.perf_counter()
                 torch.manual_seed(step_seed(seed, epoch, step, info.rank))
-                batch = _to_device(batch, dev, cuda and cfg.channels_last)
-                with torch.autocast(dev.type, dtype=torch.float16, enabled=cuda and cfg.amp):
-                    outputs = net(batch["image"])
-                loss, parts = loss_fn(_float_outputs(outputs), batch)
+                batch = _to_device(batch, dev, precision.channels_last)
                 lr = optimizer.param_groups[0]["lr"]  # the rate this step uses
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
+                loss, parts = train_step(net, batch, loss_fn, optimizer, scaler, precision)
                 scheduler.step()
                 step += 1
                 n_img = batch["image"].shape[0] * info.world_size
@@ -269,22 +335,44 @@ def _train(
                 epoch += 1
                 if epoch % cfg.eval.interval == 0 or epoch == cfg.epochs:
                     last_metrics, best = _validate(model, cfg, codec, kset, dev, info, log, out, epoch, step,
-                                                   best, train_seconds, t_start, cpu_seconds())  # fmt: skip
+                                                   best, train_seconds, t_start, cpu_seconds(), meta)  # fmt: skip
+                    val_step = step
             save(stopped)
             ddp.barrier()
     if info.is_main:
         log.write(type="end", epoch=epoch, step=step, stopped=stopped, best_score=best,
                   train_seconds=round(train_seconds, 2), wall_seconds=round(time.perf_counter() - t_start, 2),
-                  cpu_seconds=cpu_seconds())
+                  cpu_seconds=cpu_seconds(), precision=precision.name, channels_last=precision.channels_last)
         if stopped == "signal":
             print(f"stopped by signal {flag.signum}; resumable checkpoint in {out} (use --resume)")
     return TrainResult(out, epoch, step, stopped, best, last_metrics)
 
 
+def init_path(init: str) -> Path:
+    """What ``model.init`` / ``--init`` names: a weights file, or shipped weights as ``MODEL`` or ``MODEL:TAG``."""
+    from featherpose import pretrained
+
+    name, _, tag = init.partition(":")
+    if name in pretrained.PRETRAINED and not Path(init).exists():
+        found = pretrained.shipped(name, tag or None)
+        if found is None:
+            raise CheckpointError(f"--init {init}: {name} has no shipped weights in this installation")
+        return found
+    return Path(init)
+
+
+def _init_model(model: nn.Module, init: str, verbose: bool) -> None:
+    path = init_path(init)
+    kept, fresh = init_from(model, path)
+    if verbose:
+        more = f" (first: {', '.join(fresh[:3])})" if fresh else ""
+        print(f"init from {path}: kept {len(kept)} tensors, re-initialised {len(fresh)}{more}", flush=True)
+
+
 def _validate(
     model: nn.Module, cfg: TrainConfig, codec: object, kset: object, dev: torch.device, info: ddp.DistInfo,
     log: MetricsLog, out: Path, epoch: int, step: int, best: float | None, train_seconds: float, t_start: float,
-    cpu: float = 0.0,
+    cpu: float = 0.0, meta: ModelMeta | None = None,
 ) -> tuple[dict, float | None]:  # fmt: skip
     metrics: dict = {}
     if info.is_main and cfg.data.type != "synthetic":
@@ -294,9 +382,9 @@ def _validate(
         if best is None or metrics["score"] > best:
             best = metrics["score"]
             save_weights(model, out / "best.safetensors",
-                         {"model": cfg.model.name, "epoch": epoch, "step": step, "score": best})  # fmt: skip
+                         meta and meta.with_provenance(epochs=epoch, step=step, score=best))  # fmt: skip
         tqdm.write(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "score"))
     elif info.is_main:  # synthetic data has no metric: keep the latest weights as "best"
-        save_weights(model, out / "best.safetensors", {"model": cfg.model.name, "epoch": epoch, "step": step})
+        save_weights(model, out / "best.safetensors", meta and meta.with_provenance(epochs=epoch, step=step))
     ddp.barrier()
     return metrics, best

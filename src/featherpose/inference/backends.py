@@ -11,8 +11,11 @@ Registered in :data:`featherpose.inference.RUNNERS` when ``featherpose.inference
   :func:`auto_precision` (bf16 for float networks where the CPU has it natively, else fp32) — see
   docs/deployment.md for the measurement behind this choice.
 
-A registered torch model is converted once (ONNX -> OpenVINO) and the converted file cached in
-``$FEATHERPOSE_CACHE`` (default ``~/.cache/featherpose``) under a hash of its weights and input size.
+A registered torch model is converted once and the converted file cached in ``$FEATHERPOSE_CACHE``
+(default ``~/.cache/featherpose``) under a hash of its weights and input size: for OpenVINO through an
+ONNX export when ``onnx`` is installed, else by ``openvino.convert_model`` straight from the torch
+module (same graph, outputs equal to float32 rounding); onnxruntime always needs the ONNX export.
+When ``"auto"`` cannot convert a model it runs it on torch, saying why in one warning (once).
 The OpenVINO runner reshapes the file's input to a free batch / height / width, so static-shaped
 files such as Intel's IRs run at any size their graph allows.
 """
@@ -22,18 +25,34 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import tempfile
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
 from .runner import RUNNERS, Runner, register_runner
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 _CACHE_SHAPES = 4
+_WARNED: set[str] = set()  # fallback warnings already given in this process
+
+
+class BackendUnavailable(ValueError):
+    """A backend that cannot run this model here (a package missing, a conversion that failed): one
+    line saying what to install or use instead. ``backend="auto"`` falls back to torch on it."""
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """``exc`` as one short line: its type and the first non-empty line of its message."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def has_module(name: str) -> bool:
@@ -100,7 +119,8 @@ def resolve(backend: str, precision: str, device: str = "cpu", model_file: str |
         raise ValueError("int8 runs from a quantised file (featherpose export --int8) on onnxruntime or openvino")
     for name in ("onnxruntime", "openvino"):
         if backend == name and not has_module(name):
-            raise ValueError(f"backend {name} is not installed (pip install 'featherpose[deploy]')")
+            raise BackendUnavailable(f"backend {name} is not installed (pip install {name}, "
+                                     f"or pip install 'featherpose[deploy]')")  # fmt: skip
     return backend, precision
 
 
@@ -183,14 +203,23 @@ def file_runner(
     path: str | Path, backend: str, precision: str = "fp32", threads: int | None = None, dynamic: bool = True
 ) -> Runner:
     """A runner for an exported / external model file on a concrete backend (``dynamic``: OpenVINO
-    compiles once for every input shape, else once per shape)."""
+    compiles once for every input shape, else once per shape). A file the runtime cannot read
+    fails with one line naming it."""
     if backend == "onnxruntime":
         if Path(path).suffix != ".onnx":
             raise ValueError(f"onnxruntime runs .onnx files, not {Path(path).name} (use the openvino backend)")
-        return OnnxRuntimeRunner(path, threads, precision)
-    if backend == "openvino":
-        return OpenVINORunner(path, threads, precision, dynamic)
-    raise ValueError(f"a model file runs on onnxruntime or openvino, not {backend!r}")
+        make: type = OnnxRuntimeRunner
+        args: tuple = (path, threads, precision)
+    elif backend == "openvino":
+        make, args = OpenVINORunner, (path, threads, precision, dynamic)
+    else:
+        raise ValueError(f"a model file runs on onnxruntime or openvino, not {backend!r}")
+    try:
+        return make(*args)
+    except ValueError:  # the runners' own precision checks, already one line
+        raise
+    except Exception as exc:  # noqa: BLE001  (protobuf / runtime errors of many types)
+        raise ValueError(f"model file {path}: {backend} cannot load it ({one_line(exc)})") from exc
 
 
 # -- registered torch models: convert once, cache on disk ---------------------------------------
@@ -209,24 +238,93 @@ def weights_key(model: nn.Module, input_size: Sequence[int] | None) -> str:
     return h.hexdigest()[:20]
 
 
+def _cache_name(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", Path(str(name)).name) or "model"
+
+
+class _Flat(nn.Module):
+    """The model's (possibly nested) outputs as one flat tuple, in the runners' order."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out: list[torch.Tensor] = []
+
+        def walk(o: object) -> None:
+            if isinstance(o, torch.Tensor):
+                out.append(o)
+            else:
+                for item in o:  # type: ignore[union-attr]
+                    walk(item)
+
+        walk(self.model(x))
+        return tuple(out)
+
+
+def openvino_direct(model: nn.Module, input_size: Sequence[int], out_xml: str | Path) -> Path:
+    """Convert a torch model to an OpenVINO IR with ``openvino.convert_model`` (traced at
+    ``input_size``, no ONNX in between; batch, height and width left free), fp32 weights."""
+    import openvino as ov
+
+    model.eval()
+    flat = _Flat(model).eval()  # a fresh wrapper would trace in training mode (BN batch statistics)
+    x = torch.zeros(1, 3, *(int(v) for v in input_size))
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes
+        ov_model = ov.convert_model(flat, example_input=x)
+    ov_model.inputs[0].get_tensor().set_names({"input"})
+    for i, output in enumerate(ov_model.outputs):
+        output.get_tensor().set_names({f"output_{i}"})
+    out_xml = Path(out_xml)
+    ov.save_model(ov_model, str(out_xml), compress_to_fp16=False)
+    return out_xml
+
+
+def _trace_size(name: str, input_size: Sequence[int] | None) -> tuple[int, int]:
+    from featherpose.models import get_spec
+
+    from .preprocess import scaled_size
+
+    size = tuple(input_size) if input_size else tuple(get_spec(name).input_size)
+    return scaled_size(size, 1.0, 32)
+
+
 def converted(model: nn.Module, fmt: str, input_size: Sequence[int] | None, name: str) -> Path:
     """Registered model ``name`` (built as ``model``) as an ONNX (``fmt="onnx"``) or OpenVINO
-    (``"openvino"``) file in the cache."""
-    from featherpose.export import export_onnx, onnx_to_openvino
-
+    (``"openvino"``) file in the cache. OpenVINO goes through ONNX when ``onnx`` is installed, else
+    straight from torch (:func:`openvino_direct`). Raises :class:`BackendUnavailable` (one line)
+    when the conversion cannot be done here."""
+    backend = "openvino" if fmt == "openvino" else "onnxruntime"
+    via_onnx = fmt == "onnx" or has_module("onnx")
+    if fmt == "onnx" and not has_module("onnx"):
+        raise BackendUnavailable(f"backend {backend} runs {name} from an ONNX export, which needs the onnx "
+                                 f"package (pip install onnx), or use backend openvino / torch")  # fmt: skip
     folder = cache_dir() / "converted"
-    target = folder / f"{name}-{weights_key(model, input_size)}.{'xml' if fmt == 'openvino' else 'onnx'}"
-    if target.exists():
+    target = folder / f"{_cache_name(name)}-{weights_key(model, input_size)}.{'xml' if fmt == 'openvino' else 'onnx'}"
+    if target.exists() and (fmt == "onnx" or target.with_suffix(".bin").exists()):
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:  # write aside, then move: safe with parallel users
-        onnx_path = export_onnx(name, Path(tmp) / "model.onnx", input_size=input_size, model=model)
-        if fmt == "onnx":
-            os.replace(onnx_path, target)
-        else:
-            xml = onnx_to_openvino(onnx_path, Path(tmp) / "model.xml")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:  # write aside, then move: safe with parallel users
+            if via_onnx:
+                from featherpose.export import export_onnx, onnx_to_openvino
+
+                onnx_path = export_onnx(name, Path(tmp) / "model.onnx", input_size=input_size, model=model)
+                if fmt == "onnx":
+                    os.replace(onnx_path, target)
+                    return target
+                xml = onnx_to_openvino(onnx_path, Path(tmp) / "model.xml")
+            else:
+                xml = openvino_direct(model, _trace_size(name, input_size), Path(tmp) / "model.xml")
             os.replace(xml.with_suffix(".bin"), target.with_suffix(".bin"))
             os.replace(xml, target)
+    except BackendUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001  (exporter / converter errors of many types)
+        hint = "" if via_onnx else "; pip install onnx to convert it through ONNX"
+        raise BackendUnavailable(f"backend {backend} could not convert {name} ({one_line(exc)}){hint}") from exc
     return target
 
 
@@ -240,17 +338,32 @@ def _torch_factory(backend: str):  # noqa: ANN202
             raise ValueError(f"the {backend} backend runs on the CPU, not {device!r}")
         _, precision = resolve(backend, precision, device)
         fmt = "openvino" if backend == "openvino" else "onnx"
-        return file_runner(converted(model, fmt, input_size, name), backend, precision, threads)
+        path = converted(model, fmt, input_size, name)
+        try:
+            return file_runner(path, backend, precision, threads)
+        except ValueError as exc:  # a converted file the runtime cannot load
+            raise BackendUnavailable(str(exc)) from exc
 
     return factory
 
 
+def warn_once(message: str) -> None:
+    """``warnings.warn(message)`` the first time this process sees ``message``."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
 def auto_factory(model: nn.Module, device: str = "cpu", precision: str = "auto", **options: object) -> Runner:
-    """``backend="auto"``: :func:`auto_backend` with :func:`auto_precision`."""
+    """``backend="auto"``: :func:`auto_backend` with :func:`auto_precision`; torch, with one warning
+    saying why, when the chosen backend cannot run the model here (:class:`BackendUnavailable`)."""
     backend, precision = resolve("auto", precision, device)
-    if backend == "torch":
-        return RUNNERS["torch"](model, device=device, **options)
-    return RUNNERS[backend](model, device=device, precision=precision, **options)
+    if backend != "torch":
+        try:
+            return RUNNERS[backend](model, device=device, precision=precision, **options)
+        except BackendUnavailable as exc:
+            warn_once(f"backend auto: running on torch, because {exc}")
+    return RUNNERS["torch"](model, device=device, **options)
 
 
 register_runner("onnxruntime", _torch_factory("onnxruntime"))

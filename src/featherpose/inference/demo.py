@@ -1,4 +1,10 @@
-"""``demo_image``: one real image through the whole inference pipeline, rendered to a file."""
+"""``demo_image``: the shipped default pipeline on the bundled real photo, rendered to files.
+
+The photo, ``featherpose/assets/coco_349860.jpg``, is COCO val2017 image 349860 (a skateboarder in
+the air; byte-identical to the COCO file), from Flickr under CC BY-SA 2.0 (see
+``featherpose/assets/README.md``). The shipped weights never saw it: they were trained on LSPET and
+coco-mini *train*2017.
+"""
 
 from __future__ import annotations
 
@@ -9,73 +15,121 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-# The real images beside the checkout (../shared); absent in an installed package.
+from featherpose import pretrained
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEMO_PHOTO = ASSETS / "coco_349860.jpg"
+DEMO_IMAGE_ID = 349860  # its COCO val2017 id: the JSON can be scored against COCO's annotations
+PHOTO_CREDIT = (
+    "COCO val2017 #349860, Flickr http://farm5.staticflickr.com/4025/4590246533_c351aefccd_z.jpg, "
+    "CC BY-SA 2.0 (http://creativecommons.org/licenses/by-sa/2.0/)"
+)
+KPT_THR = 0.3  # a keypoint "found" in the demo's summary
+
+# The real COCO slice beside a checkout (../shared; absent in an installed package). Not used by the
+# demo any more; benchmarks take their sample picture from it.
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 DEMO_DIR = SHARED / "data" / "coco-mini" / "val2017"
-PEER_IR = SHARED / "peers" / "omz-human-pose-estimation-0001" / "human-pose-estimation-0001.xml"
 
 
-def _demo_input() -> tuple[np.ndarray | Path, str]:
-    """A real COCO val2017 image from ../shared when present, else a synthetic figure (with a note)."""
-    if DEMO_DIR.is_dir():
-        preferred = DEMO_DIR / "000000397133.jpg"  # one person, standing, well lit
-        images = [preferred] if preferred.exists() else sorted(DEMO_DIR.glob("*.jpg"))
-        if images:
-            return images[0], f"real image {images[0]}"
-    img = np.full((256, 256, 3), 40, np.uint8)
-    pts = {"head": (128, 50), "neck": (128, 80), "hip": (128, 150)}
-    cv2.circle(img, pts["head"], 20, (200, 200, 200), -1)
-    cv2.line(img, pts["neck"], pts["hip"], (200, 200, 200), 8)
-    for end in ((80, 130), (176, 130), (100, 230), (156, 230)):
-        cv2.line(img, pts["neck"] if end[1] < 200 else pts["hip"], end, (200, 200, 200), 6)
-    return img, f"synthetic stick figure ({DEMO_DIR} is absent: the real data lives in ../shared)"
+class DemoUnavailable(FileNotFoundError):
+    """A file the demo needs is missing from this installation (one line saying which)."""
 
 
-def _default_model() -> tuple[str, str]:
-    """The trained peer network when ../shared has it (real poses), else a small random-init model."""
-    if PEER_IR.exists():
-        return str(PEER_IR), "trained Lightweight OpenPose (Intel OMZ human-pose-estimation-0001, INT8 IR)"
-    return "litepose_xs", "litepose_xs with random weights (no trained weights here: the poses mean nothing)"
+def _weights_note(est: object) -> str:
+    """``NAME, weights FILE`` plus the training provenance of a shipped / self-describing file."""
+    meta, weights = getattr(est, "meta", None), getattr(est, "weights", None)
+    name = meta.model if meta is not None else est.name  # type: ignore[attr-defined]
+    if weights is None:
+        return f"{name} with random weights (the poses mean nothing)"
+    where = weights.name if Path(weights).parent == pretrained.WEIGHTS_DIR else str(weights)
+    line = f"{name}, weights {where}"
+    if meta is not None:
+        line += f" ({meta.paradigm}, {meta.keypoint_set.name}, {meta.input_size[0]}x{meta.input_size[1]}, {meta.codec})"
+        prov = meta.provenance
+        trained = "; ".join(str(prov[k]) for k in ("recipe", "data", "hardware") if prov.get(k))
+        if trained:
+            line += f"\n    trained: {trained}"
+    return line
+
+
+def _paradigm(model: str | Path) -> str | None:
+    from featherpose.models import get_spec, list_models
+
+    return get_spec(str(model)).paradigm if str(model) in list_models() else None
+
+
+def _check_shipped(model: str, detector: str | None) -> None:
+    for name in (model, detector):
+        if name is not None and not pretrained.has_weights(name):
+            files = ", ".join(pretrained.PRETRAINED.get(name, {}).values()) or f"{name}-*.safetensors"
+            raise DemoUnavailable(f"the shipped weights of {name} are missing ({pretrained.WEIGHTS_DIR / files}): "
+                                  "reinstall featherpose, or run `featherpose infer` with your own weights")  # fmt: skip
+
+
+def person_summary(pose: object, names: tuple[str, ...], thr: float = KPT_THR) -> dict:
+    """One person's keypoint names and scores, and how many score ``>= thr``."""
+    scores = [round(float(s), 4) for s in np.asarray(pose.keypoints)[:, 2]]  # type: ignore[attr-defined]
+    return {"keypoint_names": list(names), "keypoint_scores": scores, "num_keypoints_found": sum(s >= thr for s in scores)}
 
 
 def demo_image(
     out_dir: str | Path,
-    model: str | None = None,
+    model: str | Path | None = None,
     weights: str | Path | None = None,
-    backend: str = "auto",
+    backend: str = "torch",
     input_size: int | str | None = None,
+    image: str | Path | None = None,
 ) -> Path:
-    """Run one image (a coco-mini val2017 image, or a synthetic one when ../shared is absent)
-    through the full pipeline and write ``OUT/demo_pose.jpg`` (the rendered poses),
-    ``OUT/demo_pose_heatmaps.jpg`` (+ ``_pafs`` / ``_tags``: raw outputs) and ``OUT/demo_pose.json``.
+    """Run the bundled photo (or ``image``) through the full pipeline and write ``OUT/demo_pose.jpg``
+    (the poses drawn), ``OUT/demo_pose_heatmaps.jpg`` (+ ``_pafs`` / ``_tags``: raw outputs) and
+    ``OUT/demo_pose.json``: a COCO keypoint results list (``image_id`` 349860 for the bundled
+    photo), each entry with the person's ``keypoint_names``, ``keypoint_scores`` and
+    ``num_keypoints_found`` (score >= 0.3) added.
 
-    ``model``: a registered name or a model file; by default the trained OMZ Lightweight OpenPose
-    from ../shared/peers when present (run through ``lw_openpose``'s head and codec), else
-    ``litepose_xs`` with random weights. Prints where the image and model came from and the stage
-    timings; returns the rendered image's path."""
+    ``model``: by default :data:`featherpose.pretrained.DEFAULT_MODEL` with its shipped weights,
+    its person boxes from :data:`~featherpose.pretrained.DEFAULT_DETECTOR` (missing shipped
+    weights raise :class:`DemoUnavailable`, one line); any name or model file otherwise (a name
+    without weights runs with random weights, said in the output). Prints the photo and its credit,
+    the model and the weights' provenance, the persons found and, per person, how many keypoints
+    score >= 0.3; returns the rendered image's path."""
     from featherpose.inference import PoseEstimator
     from featherpose.viz import draw_poses, save_maps
 
+    photo = Path(image) if image is not None else DEMO_PHOTO
+    if not photo.is_file():
+        raise DemoUnavailable(f"the demo photo {photo} is missing: reinstall featherpose")
+    default = model is None
+    if default:
+        model = pretrained.DEFAULT_MODEL
+        _check_shipped(model, pretrained.DEFAULT_DETECTOR if _paradigm(model) == "top-down" else None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    image, origin = _demo_input()
-    print(f"demo image: {origin}")
-    if model is None:
-        model, about = _default_model()
-        input_size = input_size or (368 if model == str(PEER_IR) else None)
-    else:
-        about = model if weights is not None else f"{model} with random weights (the poses mean nothing)"
-    print(f"model: {about}")
+    credit = PHOTO_CREDIT if photo.resolve() == DEMO_PHOTO.resolve() else "your image"
+    pixels = cv2.imread(str(photo))
+    if pixels is None:
+        raise DemoUnavailable(f"{photo}: cannot be read as an image")
+    print(f"photo: {photo} ({pixels.shape[1]}x{pixels.shape[0]})\n    credit: {credit}")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore" if weights is None else "default")
-        est = PoseEstimator(model, weights, backend=backend, input_size=input_size)
-    poses, maps = est.predict_batch([image], return_maps=True)
-    pixels = cv2.imread(str(image)) if isinstance(image, Path) else image
+        warnings.simplefilter("ignore")  # random weights are said in the output below
+        est = PoseEstimator(model, weights, backend=backend, input_size=input_size)  # type: ignore[arg-type]
+    print(f"model: {_weights_note(est)}")
+    poses, maps = est.predict_batch([pixels], return_maps=True)
+    if est.paradigm == "top-down" and est.detections is None:
+        print(f"person boxes: {_weights_note(est.detector)}")
     path = out / "demo_pose.jpg"
-    cv2.imwrite(str(path), draw_poses(pixels, poses[0], est.output_keypoint_set))
+    if not cv2.imwrite(str(path), draw_poses(pixels, poses[0], est.output_keypoint_set)):
+        raise OSError(f"{path}: cannot be written")
     save_maps(pixels, maps[0], out, "demo_pose")
-    results = [p.to_coco(0, file_name=str(image) if isinstance(image, Path) else "synthetic") for p in poses[0]]
-    (out / "demo_pose.json").write_text(json.dumps(results))
+    image_id = DEMO_IMAGE_ID if credit == PHOTO_CREDIT else 0
+    names = est.output_keypoint_set.keypoints
+    results = [p.to_coco(image_id, **person_summary(p, names)) for p in poses[0]]
+    (out / "demo_pose.json").write_text(json.dumps(results, indent=1))
+    print(f"{len(results)} person{'' if len(results) == 1 else 's'} (keypoints with score >= {KPT_THR}):")
+    for i, r in enumerate(results, 1):
+        print(f"  #{i}: {r['num_keypoints_found']}/{len(names)} keypoints, pose score {r['score']:.2f}, "
+              f"box {', '.join(f'{v:.0f}' for v in r['bbox'])}")  # fmt: skip
     ms = est.timer.per_image_ms()
-    print(f"{len(poses[0])} poses; " + ", ".join(f"{k} {v:.1f} ms" for k, v in ms.items()) + f" -> {path}")
+    print(f"{backend} backend, per stage: " + ", ".join(f"{k} {v:.0f} ms" for k, v in ms.items()))
+    print(f"wrote {path} and {out / 'demo_pose.json'}")
     return path

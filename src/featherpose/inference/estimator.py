@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from featherpose import pretrained
 from featherpose.io import MAX_PIXELS, ImageInput, InputError, LoadedImage, open_image
-from featherpose.models import get_spec
+from featherpose.modelfile import ModelMeta
+from featherpose.models import get_spec, list_models
 from featherpose.nms import oks_nms, parallel_oks_nms, pose_score, soft_oks_nms
 from featherpose.skeletons import COCO17, openpose_to_coco
 
@@ -31,7 +33,7 @@ from .pose import Pose, box_from_keypoints
 from .preprocess import Normalisation, crop_matrices, fit_image, scaled_size, warp_crops
 from .runner import Runner, make_runner
 from .timing import StageTimer
-from .weights import load_weights
+from .weights import is_weights_file, load_weights, require_meta, resolve_weights, weights_meta
 
 NMS_METHODS = ("parallel", "oks", "soft", "none")
 
@@ -64,20 +66,27 @@ def _apply(points: np.ndarray, m: np.ndarray) -> np.ndarray:
 class PoseEstimator:
     """Multi-person 2D pose estimation with a registered model.
 
-    ``model``: a name from :func:`featherpose.list_models`, or an ``.onnx`` / OpenVINO ``.xml`` file
-    (exported by ``featherpose export``, or external with the OpenPose output contract, described by
-    ``contract``; see :mod:`featherpose.inference.external`). ``weights``: a safetensors file (or a
-    training directory with ``last.safetensors``); None builds the model with random weights and
-    warns. ``backend``: ``"auto"`` (OpenVINO when installed, else torch), ``"torch"``,
-    ``"onnxruntime"``, ``"openvino"`` or any name in ``featherpose.inference.RUNNERS`` (or a ready
-    runner object); ``precision``: ``"auto"``, ``"fp32"``, ``"bf16"`` (OpenVINO) or ``"int8"``
-    (quantised files); see :mod:`featherpose.inference.backends`. ``input_size``: H, "HxW" or (H, W)
-    (rounded up to the network's stride).
+    ``model``: a self-describing weights file (``runs/x/best.safetensors``, or a training directory
+    with ``last.safetensors``: the file says which network, keypoint set, codec, input size and
+    normalisation), a name from :func:`featherpose.list_models`, or an ``.onnx`` / OpenVINO ``.xml``
+    file (exported by ``featherpose export``, or external with the OpenPose output contract,
+    described by ``contract``; see :mod:`featherpose.inference.external`). ``weights`` (with a
+    name): a safetensors file (or a training directory), or a shipped tag (``"lspet"``,
+    :mod:`featherpose.pretrained`); None uses the model's shipped weights, and when it has none
+    builds random weights and warns. A weights file with metadata brings its own keypoint set,
+    codec and input size; without, the zoo entry's are used.
+    ``backend``: ``"auto"`` (OpenVINO when installed, else torch), ``"torch"``, ``"onnxruntime"``,
+    ``"openvino"`` or any name in ``featherpose.inference.RUNNERS`` (or a ready runner object);
+    ``precision``: ``"auto"``, ``"fp32"``, ``"bf16"`` (OpenVINO) or ``"int8"`` (quantised files);
+    see :mod:`featherpose.inference.backends`. ``input_size``: H, "HxW" or (H, W) (rounded up to
+    the network's stride; default: the weights file's, else the zoo entry's).
     ``flip``: flip test; ``scales``: multi-scale test (box or image scale factors, merged in the
     first scale's frame). ``codec``: top-down heatmap decoder (``heatmap``, ``heatmap-dark``,
-    ``udp``, ``heatmap-argmax``). ``nms``: ``parallel`` (default), ``oks``, ``soft`` or ``none``
-    (top-down). ``detector``: bottom-up model (a name, or a ready bottom-up ``PoseEstimator``) whose
-    poses give the person boxes when a top-down model gets none (``detector_weights``: its weights).
+    ``udp``, ``heatmap-argmax``; default: the weights file's codec, else ``heatmap``). ``nms``:
+    ``parallel`` (default), ``oks``, ``soft`` or ``none`` (top-down). ``detector``: bottom-up model
+    (a name, a weights file, or a ready bottom-up ``PoseEstimator``; default
+    :data:`featherpose.pretrained.DEFAULT_DETECTOR` with its shipped weights) whose poses give the
+    person boxes when a top-down model gets none (``detector_weights``: its weights).
     ``boxes_file``: a COCO detection-results file.
     ``color``: channel order of numpy inputs (``"bgr"``, as cv2.imread gives, or ``"rgb"``).
 
@@ -87,7 +96,7 @@ class PoseEstimator:
 
     def __init__(
         self,
-        model: str,
+        model: str | Path,
         weights: str | Path | None = None,
         device: str = "cpu",
         backend: str | Runner = "auto",
@@ -104,7 +113,7 @@ class PoseEstimator:
         box_padding: float = 1.25,
         det_score_thr: float = 0.0,
         boxes_file: str | Path | None = None,
-        detector: str | PoseEstimator = "litepose_xs",
+        detector: str | Path | PoseEstimator = pretrained.DEFAULT_DETECTOR,
         detector_weights: str | Path | None = None,
         batch_size: int = 16,
         color: str = "bgr",
@@ -115,31 +124,52 @@ class PoseEstimator:
             raise ValueError(f"nms must be one of {NMS_METHODS}, got {nms!r}")
         if not scales or min(scales) <= 0:
             raise ValueError(f"scales must be positive numbers, got {scales!r}")
-        external = None
+        external, meta, weights_path = None, None, None
         if is_model_file(model):
+            if weights is not None:
+                raise ValueError(f"{model}: a model file holds its weights; do not pass weights")
             external = load_external(model, backend, precision, device, input_size, contract)  # type: ignore[arg-type]
-        self.spec = external.spec if external else get_spec(model)
+            meta = external.meta
+        elif is_weights_file(model) and str(model) not in list_models():
+            if weights is not None:
+                raise ValueError(f"{model}: a weights file holds its weights; do not pass weights")
+            weights_path = resolve_weights(model)
+            meta = require_meta(weights_path)
+        else:
+            get_spec(str(model))  # an unknown name fails here, before any file is read
+            found = pretrained.resolve(str(model), weights)
+            weights_path = resolve_weights(found) if found is not None else None
+            meta = weights_meta(weights_path, str(model)) if weights_path is not None else None
+        self.meta: ModelMeta | None = meta
+        self.spec = external.spec if external else (meta.spec if meta else get_spec(str(model)))
         self.name = str(model)
-        self.keypoint_set = self.spec.keypoint_set
+        self.keypoint_set = meta.keypoint_set if meta else self.spec.keypoint_set
         self.output_keypoint_set = COCO17 if self.keypoint_set.name == "openpose18" else self.keypoint_set
-        self.head = head_for(self.spec.family, self.spec.paradigm, self.keypoint_set, codec)
+        codec_args = meta.head_codec_args() if meta else None
+        self.head = head_for(self.spec.family, self.spec.paradigm, self.keypoint_set,
+                             codec or (meta.codec if meta else None), codec_args)  # fmt: skip
         self.paradigm = self.spec.paradigm
         divisor = 32 if self.paradigm == "top-down" else self.head.divisor
         self.divisor = divisor
         self.input_size = scaled_size(parse_input_size(input_size, self.spec.input_size), 1.0, divisor)
         self.width_follows_image = bool(external and external.width_follows_image)
-        net = self.spec.build(**(model_overrides or {})) if external is None else None
-        if external is not None and weights is not None:
-            raise ValueError(f"{model}: a model file holds its weights; do not pass weights")
-        if external is None and weights is not None:
-            load_weights(net, weights)
-        elif external is None and isinstance(backend, str):
-            warnings.warn(f"{model}: no weights given, the network has random weights (poses are meaningless)",
-                          stacklevel=2)  # fmt: skip
+        net = None
+        if external is None:
+            overrides = model_overrides or {}
+            net = meta.build(**overrides) if meta else self.spec.build(**overrides)
+            if weights_path is not None:
+                load_weights(net, weights_path)
+            elif isinstance(backend, str):
+                warnings.warn(f"{model}: no weights given, the network has random weights (poses are meaningless)",
+                              stacklevel=2)  # fmt: skip
+        self.weights = weights_path
         self.model = net
-        self.normalise = external.normalisation if external else Normalisation.for_model(net)
+        if external is not None:
+            self.normalise = external.normalisation
+        else:
+            self.normalise = meta.normalisation if meta else Normalisation.for_model(net)
         self.runner = external.runner if external else make_runner(
-            backend, net, device=device, input_size=self.input_size, precision=precision, name=model
+            backend, net, device=device, input_size=self.input_size, precision=precision, name=self.spec.name
         )  # fmt: skip
         self.device = device
         self.backend = backend if isinstance(backend, str) else "auto"  # the detector's backend
@@ -152,7 +182,7 @@ class PoseEstimator:
         self.color, self.max_pixels = color, max_pixels
         self.detections = load_detections(boxes_file, det_score_thr) if boxes_file is not None else None
         self._detector = detector if isinstance(detector, PoseEstimator) else None
-        self.detector_name = detector.name if isinstance(detector, PoseEstimator) else detector
+        self.detector_name = detector.name if isinstance(detector, PoseEstimator) else str(detector)
         self.detector_weights = detector_weights
         self.timer = StageTimer()
 
@@ -190,10 +220,12 @@ class PoseEstimator:
     def detector(self) -> PoseEstimator:
         """The bottom-up model that finds person boxes for a top-down model (built on first use)."""
         if self._detector is None:
-            if get_spec(self.detector_name).paradigm != "bottom-up":
-                raise ValueError(f"detector {self.detector_name!r} is not a bottom-up model")
-            if self.detector_weights is None:
-                warnings.warn(f"detector {self.detector_name}: no weights given, the person boxes are meaningless",
+            name = self.detector_name
+            registered = name in list_models()
+            if registered and get_spec(name).paradigm != "bottom-up":
+                raise ValueError(f"detector {name!r} is not a bottom-up model")
+            if registered and pretrained.resolve(name, self.detector_weights) is None:
+                warnings.warn(f"detector {name}: no weights given, the person boxes are meaningless",
                               stacklevel=3)  # fmt: skip
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -2,9 +2,9 @@
 
 Two kinds of file:
 
-* **exported by featherpose** (``featherpose export``): the file carries its registered model name,
-  normalisation and input size (:class:`featherpose.export.ExportInfo`), so it runs exactly like the
-  torch model, with that model's head and codec;
+* **exported by featherpose** (``featherpose export``): the file carries the model's metadata
+  (:class:`featherpose.export.ExportInfo`: keypoint set, codec, input size, normalisation), so it runs
+  exactly like the torch model, with that model's head, codec and keypoint set;
 * **external, OpenPose contract** (e.g. Intel's ``human-pose-estimation-0001``): outputs are K + 1
   heatmaps (background last) and 2 x limbs PAFs of the OpenPose-18 skeleton at stride 8, told apart by
   their channel counts (19 vs 38), PAF channels in the reference (CMU) layout; the input is taken
@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from featherpose.models import ModelSpec, get_spec
+from featherpose.modelfile import ModelMeta
+from featherpose.models import ModelSpec
 from featherpose.skeletons import OPENPOSE18
 
 from .preprocess import Normalisation
@@ -127,6 +128,7 @@ class ExternalModel:
     backend: str
     precision: str
     width_follows_image: bool  # bottom-up input: fixed height, width from each image's aspect ratio
+    meta: ModelMeta | None = None  # featherpose exports: the model's metadata (keypoint set, codec, ...)
 
 
 def _static_hw(path: Path) -> tuple[int, int] | None:
@@ -147,6 +149,73 @@ def _static_hw(path: Path) -> tuple[int, int] | None:
     return (int(hw[0]), int(hw[1])) if len(hw) == 2 and min(hw) > 0 else None
 
 
+def check_model_file(path: str | Path) -> Path:
+    """``path`` as a model file that can be opened, else a ``ValueError`` of one line naming it:
+    missing, empty, not the format its suffix says, or truncated. ONNX: parsed with ``onnx`` (which
+    reading a file's stored contract needs) and a graph, inputs, outputs and opset present. OpenVINO
+    IR: the XML parsed, its root a ``<net>`` with ``<layers>``, and the ``.bin`` beside it holding every
+    constant's ``offset + size`` bytes."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"model file {path}: not found")
+    if path.stat().st_size == 0:
+        raise ValueError(f"model file {path}: empty file")
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        _check_ir(path)
+    elif suffix == ".onnx":
+        _check_onnx(path)
+    return path
+
+
+def _check_onnx(path: Path) -> None:
+    from .backends import has_module, one_line
+
+    if not has_module("onnx"):
+        raise ValueError(f"model file {path}: reading an .onnx file needs the onnx package (pip install onnx)")
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001  (protobuf DecodeError and friends)
+        reason = one_line(exc)
+        raise ValueError(f"model file {path}: not a readable ONNX model, corrupt or truncated ({reason})") from None
+    graph = proto.graph
+    missing = [what for what, ok in (("nodes", graph.node), ("inputs", graph.input), ("outputs", graph.output),
+                                     ("opset", proto.opset_import)) if not ok]  # fmt: skip
+    if missing:
+        raise ValueError(f"model file {path}: not a complete ONNX model, corrupt or truncated "
+                         f"(no {', '.join(missing)})")  # fmt: skip
+
+
+def _check_ir(path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    weights = path.with_suffix(".bin")
+    if not weights.is_file():
+        raise ValueError(f"model file {path}: its weights {weights.name} are missing")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"model file {path}: not a readable OpenVINO IR, corrupt or truncated XML ({exc})") from None
+    if root.tag != "net" or root.find("layers") is None:
+        raise ValueError(f"model file {path}: not an OpenVINO IR (root <{root.tag}>, expected <net> with <layers>)")
+    need = 0
+    for layer in root.iter("layer"):
+        data = layer.find("data")
+        if layer.get("type") != "Const" or data is None or data.get("offset") is None:
+            continue
+        try:
+            need = max(need, int(data.get("offset", "")) + int(data.get("size", "")))
+        except ValueError:
+            name = layer.get("name")
+            raise ValueError(f"model file {path}: layer {name!r} has a bad weights offset / size") from None
+    size = weights.stat().st_size
+    if size < need:
+        raise ValueError(f"model file {path}: its weights {weights.name} are truncated ({size} bytes, the graph reads "
+                         f"{need})")  # fmt: skip
+
+
 def load_external(
     path: str | Path,
     backend: str = "auto",
@@ -161,22 +230,15 @@ def load_external(
 
     from .backends import file_runner, resolve
 
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"model file {path}: not found")
-    if path.suffix == ".xml" and not path.with_suffix(".bin").is_file():
-        raise ValueError(f"model file {path}: its weights {path.with_suffix('.bin').name} are missing")
+    path = check_model_file(path)
     backend, precision = resolve(backend, precision, device, model_file=path)
     if backend == "torch":
         raise ValueError(f"{path.name}: a model file needs onnxruntime or openvino (pip install 'featherpose[deploy]')")
     info = read_info(path)
     runner = file_runner(path, backend, precision, threads)
-    if info is not None:  # exported by featherpose: the registered model's head and codec
-        spec = get_spec(info.model)
-        if not info.dynamic_spatial:  # top-down files are fixed-size
-            spec = replace(spec, input_size=tuple(info.input_size))
-        norm = Normalisation(info.mean, info.std, info.channel_order)
-        return ExternalModel(path, spec, norm, runner, backend, precision, False)
+    if info is not None:  # exported by featherpose: the model's own head, codec and keypoint set
+        meta = info.meta
+        return ExternalModel(path, meta.spec, meta.normalisation, runner, backend, precision, False, meta)
     c = ExternalContract.parse(contract)
     default = c.input_size or _static_hw(path) or (368, 368)
     spec = ModelSpec(

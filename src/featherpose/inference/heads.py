@@ -24,8 +24,8 @@ class HeatmapHead:
 
     paradigm = "top-down"
 
-    def __init__(self, keypoint_set: KeypointSet, codec: str = "heatmap") -> None:
-        self.keypoint_set, self.codec_name = keypoint_set, codec
+    def __init__(self, keypoint_set: KeypointSet, codec: str = "heatmap", **codec_options: object) -> None:
+        self.keypoint_set, self.codec_name, self.codec_options = keypoint_set, codec, codec_options
 
     def split(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         k = self.keypoint_set.num_keypoints
@@ -39,7 +39,8 @@ class HeatmapHead:
         return {"heatmaps": maps["heatmaps"][:, self.keypoint_set.flip_index]}
 
     def codec(self, input_size: tuple[int, int], heatmap_size: tuple[int, int]):  # noqa: ANN201
-        return get_codec(self.codec_name, input_size=input_size, heatmap_size=heatmap_size)
+        return get_codec(self.codec_name, **{**self.codec_options, "input_size": input_size,
+                                             "heatmap_size": heatmap_size})  # fmt: skip
 
 
 class OpenPoseHead:
@@ -48,8 +49,8 @@ class OpenPoseHead:
     paradigm = "bottom-up"
     divisor = 8
 
-    def __init__(self, keypoint_set: KeypointSet, matching: str = "greedy") -> None:
-        self.keypoint_set, self.matching = keypoint_set, matching
+    def __init__(self, keypoint_set: KeypointSet, matching: str = "greedy", **codec_options: object) -> None:
+        self.keypoint_set, self.matching, self.codec_options = keypoint_set, matching, codec_options
 
     def split(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         if len(outputs) < 2:
@@ -65,7 +66,8 @@ class OpenPoseHead:
         return {"heatmaps": hm[:, perm], "pafs": pafs}
 
     def decode(self, maps: dict[str, np.ndarray], input_size: tuple[int, int]) -> list[MultiPersonPoses]:
-        codec = OpenPoseCodec(input_size=input_size, matching=self.matching, keypoint_set=self.keypoint_set)
+        codec = OpenPoseCodec(input_size=input_size, matching=self.matching, keypoint_set=self.keypoint_set,
+                              **self.codec_options)  # fmt: skip
         return codec.decode(maps["heatmaps"], maps["pafs"])
 
 
@@ -102,10 +104,19 @@ class AssociativeEmbeddingHead:
         return codec.decode(heatmaps, maps["tags"])
 
 
-def head_for(spec_family: str, paradigm: str, keypoint_set: KeypointSet, codec: str | None = None):  # noqa: ANN201
-    """Pick the head adapter of a model from its zoo entry (family / paradigm / keypoint set)."""
+def head_for(  # noqa: ANN201
+    spec_family: str,
+    paradigm: str,
+    keypoint_set: KeypointSet,
+    codec: str | None = None,
+    codec_args: dict | None = None,
+):
+    """Pick the head adapter of a model from its family / paradigm / keypoint set. ``codec``: the
+    codec variant name (a weights file's own, or the user's choice); ``codec_args``: extra codec
+    arguments (a weights file's, without the ones the head sets itself: input size, strides, ...)."""
+    args = dict(codec_args or {})
     if paradigm == "top-down":
-        return HeatmapHead(keypoint_set, codec or "heatmap")
+        return HeatmapHead(keypoint_set, codec or "heatmap", **args)
     if spec_family == "openpose" or keypoint_set.name == "openpose18":
-        return OpenPoseHead(keypoint_set, "hungarian" if codec == "openpose-hungarian" else "greedy")
-    return AssociativeEmbeddingHead(keypoint_set)
+        return OpenPoseHead(keypoint_set, "hungarian" if codec == "openpose-hungarian" else "greedy", **args)
+    return AssociativeEmbeddingHead(keypoint_set, **args)
