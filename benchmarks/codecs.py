@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from featherpose.codecs import CODECS
-from featherpose.codecs.roundtrip import codec_check
+from featherpose.engine.roundtrip import codec_check
 
 REPO = Path(__file__).resolve().parents[1]
 # (variant, input size) pairs measured: top-down 256x192; OpenPose 368; LitePose-XS 256 and -S 448

@@ -68,12 +68,12 @@ def drift(a: list[np.ndarray], b: list[np.ndarray]) -> dict:
 def measure(name: str, calib_count: int, repeats: int) -> dict:
     import torch
 
-    from featherpose.benchmark import time_callable
+    from featherpose.bench import time_callable
+    from featherpose.deploy.backends import file_runner
+    from featherpose.deploy.export import export_onnx, onnx_to_openvino
+    from featherpose.deploy.quantize import export_inputs, quantize_onnx
     from featherpose.evaluation import coco_keypoint_ap
-    from featherpose.export import export_inputs, export_onnx, onnx_to_openvino
     from featherpose.inference import PoseEstimator
-    from featherpose.inference.backends import file_runner
-    from featherpose.quantize import quantize_onnx
 
     torch.set_num_threads(2)
     ann = json.loads((COCO / "annotations" / "person_keypoints_val2017.json").read_text())

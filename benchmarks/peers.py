@@ -92,8 +92,8 @@ def to_results(image_id: int, poses: list[tuple]) -> list[dict]:
 
 def omz_decoders(split: str, height: int, precision: str = "fp32") -> dict:
     """Section 1 (a, b) on one split."""
+    from featherpose.deploy.backends import OpenVINORunner
     from featherpose.evaluation import coco_keypoint_ap
-    from featherpose.inference.backends import OpenVINORunner
 
     ann = COCO / "annotations" / f"person_keypoints_{split}.json"
     images = json.loads(ann.read_text())["images"]
@@ -169,10 +169,10 @@ def precision_study(splits: list[str], height: int, repeats: int) -> list[dict]:
     Intel's INT8, through the PoseEstimator."""
     import tempfile
 
-    from featherpose.benchmark import time_callable
+    from featherpose.bench import time_callable
+    from featherpose.deploy.backends import OpenVINORunner, native_bf16
     from featherpose.evaluation import coco_keypoint_ap
     from featherpose.inference import PoseEstimator
-    from featherpose.inference.backends import OpenVINORunner, native_bf16
 
     rows = []
     x = np.random.default_rng(0).uniform(0, 255, (1, 3, height, height)).astype(np.float32)
@@ -223,9 +223,9 @@ def network_latency(height: int, repeats: int = 10) -> list[dict]:
     """Section 3: OMZ IR vs featherpose lw_openpose, network only, H x H, batch 1, 2 threads."""
     import torch
 
-    from featherpose.benchmark import time_callable
+    from featherpose.bench import time_callable
+    from featherpose.deploy.backends import OpenVINORunner, native_bf16
     from featherpose.inference import RUNNERS
-    from featherpose.inference.backends import OpenVINORunner, native_bf16
     from featherpose.models import build_model
 
     torch.set_num_threads(2)

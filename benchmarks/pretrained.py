@@ -38,9 +38,8 @@ import numpy as np
 from featherpose import pretrained
 from featherpose.evaluation import coco_keypoint_ap, pckh
 from featherpose.inference import PoseEstimator, box_from_keypoints, load_detections
-from featherpose.inference.maps import inverse
-from featherpose.inference.preprocess import crop_matrices, warp_crops
 from featherpose.nms import oks_matrix, parallel_oks_nms
+from featherpose.preprocess import crop_matrices, inverse, warp_crops
 from featherpose.skeletons import COCO17, CROWDPOSE14, KeypointSet
 
 REPO = Path(__file__).resolve().parents[1]

@@ -64,6 +64,10 @@ CASES = [
 # The OpenPose recipes' Adam 1e-5 barely moves in 60 steps; 1e-3 makes the comparison a real one.
 CURVES = [
     ("mobileposenet", "mobileposenet_coco-mini.yaml", (128, 96), 8, None),
+    ("simplebaseline_r50", "mobileposenet_coco-mini.yaml", (128, 96), 8, None),
+    ("hrnet_w32", "mobileposenet_coco-mini.yaml", (128, 96), 8, None),
+    ("gadnet_w32", "mobileposenet_coco-mini.yaml", (128, 96), 8, None),
+    ("hr_litenet", "mobileposenet_coco-mini.yaml", (128, 128), 8, None),
     ("litepose_xs", "litepose_xs_coco-mini.yaml", (128, 128), 8, None),
     ("ghostpose", "ghostpose_coco.yaml", (128, 128), 8, 1e-3),
     ("lw_openpose", "lw_openpose_coco.yaml", (128, 128), 8, 1e-3),
@@ -83,12 +87,18 @@ def _config(recipe: str, model: str, size: tuple[int, int], batch: int, data_roo
 def _parts(cfg: TrainConfig, with_data: bool = True) -> tuple:
     """The trainer's model (same seed), loss, optimiser and training dataset of ``cfg``."""
     from featherpose.data.transforms import Normalisation
-    from featherpose.engine.build import build_codec, build_loss, build_model, build_optimizer, build_train_dataset
+    from featherpose.engine.build import (
+        build_codec,
+        build_loss,
+        build_model_from_config,
+        build_optimizer,
+        build_train_dataset,
+    )
     from featherpose.engine.datasets import dataset_keypoint_set
 
     kset = dataset_keypoint_set(cfg)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, kset).train()
+    model = build_model_from_config(cfg, kset).train()
     data = None
     if with_data:
         data = build_train_dataset(cfg, build_codec(cfg, kset), cfg.seed, Normalisation.for_model(model))

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from featherpose.engine.build import build_codec, build_model
+from featherpose.engine.build import build_codec, build_model_from_config
 from featherpose.engine.checkpoint import load_weights, ship_weights
 from featherpose.engine.config import load_config
 from featherpose.engine.datasets import dataset_keypoint_set
@@ -38,7 +38,7 @@ def main() -> int:
     cfg = load_config(args.recipe, args.data_root)
     kset = dataset_keypoint_set(cfg)
     codec = build_codec(cfg, kset)
-    net = build_model(cfg, kset)
+    net = build_model_from_config(cfg, kset)
     load_weights(net, args.weights)
     meta = training_meta(cfg, kset, codec, net)
     extra = dict(kv.split("=", 1) for kv in args.provenance)

@@ -17,6 +17,15 @@ PEERS = SHARED / "peers"
 torch.set_num_threads(2)
 
 
+@pytest.fixture
+def one_thread():
+    """Single-threaded torch for one test: two threads on a loaded 2-core machine spin instead of working."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the real data lives in ../shared beside the checkout (CI has it)")

@@ -38,12 +38,7 @@ LSPET_CATEGORY = {
 LSPET14 = keypoint_set_from_coco_category(LSPET_CATEGORY)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _meta(**kw: object) -> ModelMeta:
@@ -129,7 +124,7 @@ def test_weights_file_drives_the_estimator(tmp_path: Path, coco_mini: Path):
         warnings.simplefilter("error")  # a weights file: no random-weights warning
         est = PoseEstimator(path, backend="torch", nms="none")
     assert est.keypoint_set == LSPET14 and est.output_keypoint_set == LSPET14
-    assert est.head.codec_name == "heatmap-dark" and est.head.codec_options == {"sigma": 1.0}
+    assert est.codec.name == "heatmap-dark" and est.codec.sigma == 1.0
     assert est.input_size == (64, 64)  # 64 x 48 rounded up to the top-down stride 32
     image = coco_mini / "val2017" / "000000000139.jpg"
     poses = est(image, boxes=[[412.8, 157.6, 53.1, 138.0]])

@@ -7,7 +7,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from featherpose.codecs import MultiPersonPoses
 from featherpose.inference import PoseEstimator
@@ -18,12 +17,7 @@ IMAGE = "val2017/000000397133.jpg"
 FRAMES, SIZE = 8, (160, 120)  # (width, height)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_video(coco_mini: Path, path: Path) -> list[np.ndarray]:
@@ -76,7 +70,7 @@ def test_estimate_video_tracks_and_smooths(coco_mini, tmp_path, ae_model_name="l
     rng = np.random.default_rng(0)
     calls = []
 
-    def decode(maps, size):  # a person walking right by 1 input px a frame, with 2 px jitter
+    def decode(maps):  # a person walking right by 1 input px a frame, with 2 px jitter
         out = []
         for _ in range(len(maps["heatmaps"])):
             n = len(calls)
@@ -86,7 +80,7 @@ def test_estimate_video_tracks_and_smooths(coco_mini, tmp_path, ae_model_name="l
                                         np.array([0.9], np.float32)))  # fmt: skip
         return out
 
-    est.head.decode = decode
+    est.codec.decode = decode
     raw = estimate_video(est, tmp_path / "pan.avi", None, progress=False)
     calls.clear()
     rng = np.random.default_rng(0)

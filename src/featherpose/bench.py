@@ -8,25 +8,69 @@ count. The **floor** is the model's MACs divided by the multiply-add rate a larg
 (2048^3, torch) reaches in the same run: the network time of a machine that ran convolutions as
 well as it runs GEMM. Models carry random weights unless given, so decoding times of bottom-up models
 (which depend on how many peaks the maps hold) are indicative only.
+
+The timing helpers (:func:`time_callable`, :func:`time_model`, used by ``featherpose demo`` and
+benchmarks/) live here too; ``featherpose.benchmark`` is their old import path.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from featherpose.benchmark import time_callable
 from featherpose.complexity import complexity
 from featherpose.models import get_spec, list_models
 
 BACKENDS = ("torch", "onnxruntime", "openvino")
+
+
+# -- timing helpers ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock times of repeated calls, in milliseconds."""
+
+    median_ms: float
+    min_ms: float
+    max_ms: float
+    repeats: int
+
+
+def time_callable(fn: Callable[[], object], warmup: int = 2, repeats: int = 7) -> Timing:
+    """Median / min / max wall time of ``fn()`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return Timing(statistics.median(times), min(times), max(times), repeats)
+
+
+def time_model(
+    model: nn.Module,
+    input_size: tuple[int, int],
+    batch: int = 1,
+    warmup: int = 2,
+    repeats: int = 7,
+    threads: int | None = 2,
+) -> Timing:
+    """Forward-pass latency of ``model`` (eval mode, no grad) on a random batch."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    model.eval()
+    x = torch.randn(batch, 3, *input_size)
+    with torch.inference_mode():
+        return time_callable(lambda: model(x), warmup=warmup, repeats=repeats)
 
 
 @dataclass
@@ -68,14 +112,14 @@ def gemm_rate(threads: int = 2, n: int = 2048, repeats: int = 3) -> float:
 
 def available_backends() -> list[str]:
     """The backends installed here."""
-    from featherpose.inference.backends import has_module
+    from featherpose.deploy.util import has_module
 
     return [b for b in BACKENDS if b == "torch" or has_module(b)]
 
 
 def default_precisions(backend: str, full: bool) -> list[str]:
     """Precisions measured for ``backend``: fp32 everywhere, plus bf16 on OpenVINO where native."""
-    from featherpose.inference.backends import native_bf16
+    from featherpose.deploy.backends import native_bf16
 
     return ["fp32", "bf16"] if backend == "openvino" and native_bf16() else ["fp32"]
 

@@ -3,7 +3,7 @@
 One versioned schema, :class:`ModelMeta`, stored as JSON under the key ``"featherpose"`` in the
 metadata of every safetensors file featherpose writes (training ``last`` / ``best``, shipped
 weights) and inside every ONNX / OpenVINO export (with a few export-only fields, see
-:class:`featherpose.export.ExportInfo`)::
+:class:`featherpose.deploy.files.ExportInfo`)::
 
     {"schema": 1, "model": "mobileposenet", "model_args": {"num_keypoints": 14},
      "family": "mobileposenet", "paradigm": "top-down",
@@ -12,7 +12,8 @@ weights) and inside every ONNX / OpenVINO export (with a few export-only fields,
      "input_size": [128, 96],
      "normalisation": {"mean": [...], "std": [...], "order": "RGB" | "BGR"},
      "provenance": {"recipe": "configs/x.yaml", "data": "...", "epochs": 3, "step": 120,
-                    "score": 0.41 | null, "metric": "AP" | "PCKh" | null, ...free extra keys}}
+                    "score": 0.41 | null, "metric": "AP" | "PCKh" | null, ...free extra keys},
+     "test_scale": "fit" | "short_side" | "height"}   (optional, bottom-up; absent: the family's)
 
 The keypoint set is the one the network's outputs follow (OpenPose-18 for the OpenPose family,
 whose poses come out as COCO-17), so a model trained on a custom set (LSPET's 14 joints) decodes
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from featherpose.data.transforms import Normalisation
+from featherpose.preprocess import check_test_scale
 from featherpose.skeletons import KEYPOINT_SETS, KeypointSet
 
 if TYPE_CHECKING:
@@ -108,6 +110,7 @@ class ModelMeta:
     codec_args: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     schema: int = SCHEMA
+    test_scale: str = ""  # bottom-up test scale (featherpose.preprocess.TEST_SCALES); "" = the family's
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -123,6 +126,7 @@ class ModelMeta:
             "input_size": [int(v) for v in self.input_size],
             "normalisation": self.normalisation.to_dict(),
             "provenance": _json_safe(self.provenance),
+            **({"test_scale": self.test_scale} if self.test_scale else {}),
         }
 
     def to_json(self) -> str:
@@ -149,13 +153,16 @@ class ModelMeta:
             name, args = (codec, {}) if isinstance(codec, str) else (str(codec["name"]), dict(codec.get("args") or {}))
             h, w = (int(v) for v in d["input_size"])
             norm = Normalisation.from_dict(d["normalisation"])
+            test_scale = str(d.get("test_scale") or "")
+            if test_scale:
+                check_test_scale(test_scale)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelMetaError(f"metadata is malformed ({type(exc).__name__}: {exc})") from None
         return cls(
             model=str(d["model"]), paradigm=str(d["paradigm"]), keypoint_set=keypoint_set_from_dict(d["keypoint_set"]),
             codec=name, input_size=(h, w), normalisation=norm, model_args=dict(d.get("model_args") or {}),
             family=str(d.get("family", "")), codec_args=args, provenance=dict(d.get("provenance") or {}),
-            schema=schema,
+            schema=schema, test_scale=test_scale,
         )  # fmt: skip
 
     @classmethod

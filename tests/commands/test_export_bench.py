@@ -17,14 +17,23 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FEATHERPOSE_CACHE", str(tmp_path / "cache"))
 
 
-def test_export_onnx_and_openvino(tmp_path, capsys):
+def test_export_onnx_and_openvino(tmp_path, capsys, monkeypatch):
+    from featherpose import pretrained
+    from featherpose.engine.checkpoint import read_meta
     from featherpose.export import read_info
 
+    shipped = pretrained.shipped("mobileposenet")
+    assert shipped is not None, "mobileposenet's shipped weights are missing"
     assert main(["export", "--model", "mobileposenet", "--input-size", "64x64", "--out", str(tmp_path / "m.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "m.onnx" in out and "random" not in out and "warning" not in out  # the shipped weights, by default
+    info = read_info(tmp_path / "m.onnx")
+    assert info.input_size == (64, 64) and info.meta.provenance == read_meta(shipped).provenance
+
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "no-shipped-weights")  # a model without weights
     assert main(["export", "--model", "mobileposenet", "--input-size", "64", "--out", str(tmp_path / "l.xml")]) == 0
     out = capsys.readouterr().out
-    assert "m.onnx" in out and "l.bin" in out and "random" in out
-    assert read_info(tmp_path / "m.onnx").input_size == (64, 64)
+    assert "l.bin" in out and "random" in out
     info = read_info(tmp_path / "l.xml")
     assert info.model == "mobileposenet" and not info.dynamic_spatial and info.input_size == (64, 64)
 

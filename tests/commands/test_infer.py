@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 import featherpose.models as zoo
 from featherpose.cli import main
@@ -26,12 +25,7 @@ COCO = "val2017/000000000139.jpg"
 FAST = ["infer", "--backend", "torch", "--input-size", "64"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(*names: str) -> str:

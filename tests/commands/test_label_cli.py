@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from featherpose import pretrained
 from featherpose.cli import main
@@ -26,12 +25,7 @@ COCO_VAL = SHARED / "data" / "coco-mini" / "val2017"
 FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _need(path: Path) -> Path:

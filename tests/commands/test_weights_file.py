@@ -171,7 +171,7 @@ def test_custom_14_keypoints_train_infer_export_eval(lspet, tmp_path, capsys):
 
     est = PoseEstimator(weights, backend="torch")
     assert est.output_keypoint_set.keypoints == tuple(names)  # drawn with its own skeleton
-    assert est.head.codec_name == "heatmap-dark" and est.input_size == (64, 64)
+    assert est.codec.name == "heatmap-dark" and est.input_size == (64, 64)
 
     onnx_file = tmp_path / "lspet.onnx"
     assert main(["export", "--model", str(weights), "--format", "onnx", "--out", str(onnx_file)]) == 0

@@ -1,73 +1,57 @@
-"""The evaluation pipeline scores perfect predictions near AP 1 (oracle models fed encoded targets)."""
+"""The evaluation path (the estimator) scores perfect predictions near AP 1 (the network replaced by
+encoded targets), and the trainer's ``evaluate`` runs the estimator with the recipe's settings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from featherpose.data import person_center_scale
-from featherpose.data.transforms import affine_points, fit_matrix, get_warp_matrix
-from featherpose.engine.build import build_codec
+from featherpose.data.transforms import Normalisation
+from featherpose.engine.build import build_codec, build_model_from_config
 from featherpose.engine.config import config_from_dict
-from featherpose.engine.datasets import load_annotations
-from featherpose.engine.evaluate import evaluate, flip_heatmaps
+from featherpose.engine.datasets import image_folder, load_annotations
+from featherpose.engine.evaluate import _ground_truth, evaluate, evaluation_estimator, flip_heatmaps
+from featherpose.evaluation.coco import coco_keypoint_ap
+from featherpose.inference.split import predict_split
+from featherpose.inference.targets import codec_estimator
 
 
-class Replay(nn.Module):
-    """Returns pre-computed outputs, one batch per call, ignoring the input."""
-
-    def __init__(self, outputs: list) -> None:
-        super().__init__()
-        self.outputs = list(outputs)
-
-    def forward(self, x: torch.Tensor) -> object:
-        return self.outputs.pop(0)
-
-
-def _cfg(root: Path, codec: str, size: list[int], loss: str) -> object:
+def _cfg(root: Path, codec: str, size: list[int], loss: str, model: str) -> object:
     split = {"train_ann": "annotations/person_keypoints_val2017.json", "train_images": "val2017"}
     return config_from_dict({
-        "model": {"name": "oracle"}, "input_size": size, "codec": {"name": codec}, "loss": {"type": loss},
+        "model": {"name": model}, "input_size": size, "codec": {"name": codec}, "loss": {"type": loss},
         "data": {"type": "coco", "root": str(root), **split},
         "eval": {"max_images": 12},
     })  # fmt: skip
 
 
-def test_top_down_oracle_scores_near_one(coco_mini: Path) -> None:
-    cfg = _cfg(coco_mini, "heatmap-dark", [128, 96], "heatmap")
+@pytest.mark.parametrize(
+    ("codec", "size", "floor"), [("heatmap-dark", [128, 96], 0.95), ("ae-multires", [256, 256], 0.8)]
+)
+def test_oracle_on_the_evaluation_path_scores_high(coco_mini: Path, codec: str, size: list[int], floor: float) -> None:
+    """The validation path with the network replaced by the encoded ground truth (codec-check's runner)."""
+    cfg = _cfg(coco_mini, codec, size, "heatmap" if codec.startswith("heatmap") else "ae", "mobileposenet")
     ann = load_annotations(cfg, "val")
-    codec = build_codec(cfg, ann.keypoint_set)
-    maps = []
-    for rec in ann.images[:12]:
-        for person in rec.persons:
-            c, s = person_center_scale(person, 96 / 128)
-            hm, _ = codec.encode(affine_points(person.keypoints, get_warp_matrix(c, s, 0.0, (128, 96))))
-            maps.append(torch.from_numpy(hm))
-    batches = [torch.stack(maps[i : i + 32]) for i in range(0, len(maps), 32)]
-    metrics = evaluate(Replay(batches), cfg, codec, ann.keypoint_set, torch.device("cpu"))
-    assert metrics["AP"] > 0.95 and metrics["score"] == metrics["AP"]
-    shifted = [torch.roll(b, 3, dims=-1) for b in batches]  # 3 heatmap pixels off: clearly lower
-    assert evaluate(Replay(shifted), cfg, codec, ann.keypoint_set, torch.device("cpu"))["AP"] < metrics["AP"] - 0.1
+    est = codec_estimator(build_codec(cfg, ann.keypoint_set), ann.keypoint_set)
+    records = ann.images[:12]
+    results, _ = predict_split(est, records, image_folder(cfg, "val"))
+    gt = _ground_truth(cfg, "val", 12)
+    assert coco_keypoint_ap(gt, results)["AP"] > floor
 
 
-def test_bottom_up_oracle_scores_high(coco_mini: Path) -> None:
-    cfg = _cfg(coco_mini, "ae-multires", [256, 256], "ae")
-    ann = load_annotations(cfg, "val")
-    codec = build_codec(cfg, ann.keypoint_set)
-    outs = []
-    for rec in ann.images[:12]:
-        m, _ = fit_matrix(rec.width, rec.height, (256, 256))
-        kps = affine_points(rec.keypoints().reshape(-1, 17, 3), m)
-        enc = codec.encode(kps)
-        tags = codec.render_tags(kps)
-        quarter = torch.from_numpy(np.concatenate([enc["heatmaps"][0], tags]))[None]
-        outs.append((quarter, torch.from_numpy(enc["heatmaps"][1])[None]))
-    metrics = evaluate(Replay(outs), cfg, codec, ann.keypoint_set, torch.device("cpu"))
-    assert metrics["AP"] > 0.8
+def test_evaluate_runs_the_estimator_with_the_recipe_flip(coco_mini: Path) -> None:
+    cfg = _cfg(coco_mini, "heatmap", [256, 192], "heatmap", "mobileposenet")
+    cfg.eval.flip = True
+    kset = load_annotations(cfg, "val").keypoint_set
+    torch.manual_seed(0)
+    net, codec = build_model_from_config(cfg, kset), build_codec(cfg, kset)
+    est = evaluation_estimator(net, cfg, codec, kset, "cpu", flip=cfg.eval.flip)
+    assert est.flip and est.input_size == (256, 192) and est.normalise == Normalisation.for_model(net)
+    net.train()
+    metrics = evaluate(net, cfg, codec, kset, torch.device("cpu"), max_images=2)
+    assert net.training and metrics["score"] == metrics["AP"] and "eval_seconds" in metrics
 
 
 def test_flip_heatmaps_undoes_a_mirrored_input() -> None:

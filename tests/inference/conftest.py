@@ -8,18 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import featherpose.models as zoo
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Single-threaded torch: two threads on a loaded 2-core machine spin instead of working."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _single_thread(one_thread: None) -> None:
+    """Every test here runs with single-threaded torch (the shared ``one_thread`` fixture)."""
 
 
 def first_registered(*names: str) -> str:

@@ -43,7 +43,7 @@ def test_resolve_picks_and_checks():
 
 
 def test_auto_falls_back_to_torch_without_openvino(monkeypatch):
-    import featherpose.inference.backends as b
+    import featherpose.deploy.backends as b
 
     monkeypatch.setattr(b, "has_module", lambda name: name not in ("openvino", "onnxruntime"))
     assert b.resolve("auto", "auto") == ("torch", "fp32")

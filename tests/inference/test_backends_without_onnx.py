@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import featherpose.inference.backends as backends
+import featherpose.deploy.backends as backends
+from featherpose.deploy.backends import BackendUnavailable, OpenVINORunner, converted, has_module
 from featherpose.inference import PoseEstimator
-from featherpose.inference.backends import BackendUnavailable, OpenVINORunner, converted, has_module
 from featherpose.inference.runner import TorchRunner
 
 pytest.importorskip("openvino")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from featherpose import pretrained
 from featherpose.engine.checkpoint import CheckpointError, save_weights
 from featherpose.inference import Pose, PoseEstimator, load_detections, parse_input_size
 from featherpose.io import InputError
@@ -80,13 +81,13 @@ def test_top_down_boxes_from_bottom_up_detector(coco_mini, top_down_model, ae_mo
     detector = PoseEstimator(ae_model, backend="torch", input_size=128)
     kps = np.array([[[30 + 3 * k, 20 + 5 * k] for k in range(17)]], np.float32)  # network-input frame
     found = MultiPersonPoses(kps, np.full((1, 17), 0.9, np.float32), np.array([0.9], np.float32))
-    monkeypatch.setattr(detector.head, "decode", lambda maps, size: [found] * len(maps["heatmaps"]))
+    monkeypatch.setattr(detector.codec, "decode", lambda maps: [found] * len(maps["heatmaps"]))
     est = PoseEstimator(top_down_model, **FAST, detector=detector)
     path = coco_mini / "val2017" / IMAGES[0]
     poses = est(path)
     h, w = cv2.imread(str(path)).shape[:2]
-    f = min(128 / h, 128 / w)  # detector input: the image fitted into 128 x 128
-    fx, fy = round(w * f) / w, round(h * f) / h
+    f = min(128 / h, 128 / w)  # detector input: the image fitted into 128 x 128 (exact factor, as training)
+    fx, fy = f, f
     lo, hi = (kps[0].min(0) + 0.5) / (fx, fy) - 0.5, (kps[0].max(0) + 0.5) / (fx, fy) - 0.5
     assert len(poses) == 1
     x, y, bw, bh = poses[0].box
@@ -96,7 +97,7 @@ def test_top_down_boxes_from_bottom_up_detector(coco_mini, top_down_model, ae_mo
 
 def test_top_down_without_detections_uses_whole_image(coco_mini, top_down_model, ae_model, monkeypatch):
     detector = PoseEstimator(ae_model, backend="torch", input_size=128)
-    monkeypatch.setattr(detector.head, "decode", lambda maps, size: [])
+    monkeypatch.setattr(detector.codec, "decode", lambda maps: [])
     monkeypatch.setattr(PoseEstimator, "_bottomup", lambda self, frames, rm: ([[] for _ in frames], []))
     est = PoseEstimator(top_down_model, **FAST, detector=detector)
     poses = est(coco_mini / "val2017" / IMAGES[2])
@@ -155,7 +156,14 @@ def test_reduced_large_jpeg_gives_original_pixels(coco_mini, top_down_model):
     assert _inside(pose, box)
 
 
-def test_weights_roundtrip_and_errors(tmp_path, coco_mini, top_down_model):
+@pytest.fixture
+def no_shipped_weights(tmp_path, monkeypatch):
+    """An installation without shipped weights (an empty weights folder): names build random weights."""
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "no-shipped-weights")
+
+
+def test_weights_roundtrip_and_errors(tmp_path, coco_mini, top_down_model, no_shipped_weights):
+    assert not pretrained.has_weights(top_down_model)
     with pytest.warns(UserWarning, match="random weights"):
         est = PoseEstimator(top_down_model, **FAST)
     path = coco_mini / "val2017" / IMAGES[2]

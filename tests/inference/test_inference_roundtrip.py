@@ -124,14 +124,13 @@ def test_top_down_ground_truth_roundtrip(val_people, top_down_model, codec, flip
 
 
 def _fit(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Independent re-statement of the bottom-up input: aspect-preserving resize, top-left, zero pad."""
+    """Independent re-statement of the bottom-up input (the training samples' warp): scale by
+    f = min(H / h, W / w) about pixel centres, top-left, zero pad, one bilinear warpAffine."""
     h, w = image.shape[:2]
     f = min(size[0] / h, size[1] / w)
-    nw, nh = round(w * f), round(h * f)
-    out = np.zeros((*size, 3), np.uint8)
-    out[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-    fx, fy = nw / w, nh / h
-    return out, np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])
+    m = np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5]])
+    out = cv2.warpAffine(image, m, (size[1], size[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return out, m
 
 
 def _mirror(img: np.ndarray, m: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,8 @@ grouped by Hungarian matching of tags, with multi-resolution heatmap aggregation
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -29,7 +30,10 @@ class AssociativeEmbeddingCodec:
     assigns them to persons joint by joint with the Hungarian algorithm on tag distance.
     """
 
+    name = "ae"
     paradigm = "bottom-up"
+    udp = False
+    divisor = 32  # the LitePose backbones' output stride: inputs are multiples of it
 
     def __init__(
         self,
@@ -55,6 +59,47 @@ class AssociativeEmbeddingCodec:
         if keypoint_set.num_keypoints != self.keypoint_set.num_keypoints:
             raise ValueError(f"codec expects {self.keypoint_set.num_keypoints} keypoints, got {keypoint_set.name}")
         return np.asarray(keypoints, np.float32)
+
+    # -- the codec contract (codecs/base.py) -------------------------------------------------
+    @property
+    def stride(self) -> int:
+        return self.strides[0]
+
+    def adopt_keypoint_set(self, keypoint_set: KeypointSet) -> None:
+        self.keypoint_set = keypoint_set
+
+    def render_outputs(self, keypoints: np.ndarray) -> list[np.ndarray]:
+        """Keypoints (P, K, 3) -> [heatmaps + ideal tags (2K, H/4, W/4), heatmaps at the other strides]."""
+        enc = self.encode(keypoints)
+        return [np.concatenate([enc["heatmaps"][0], self.render_tags(keypoints)]), *enc["heatmaps"][1:]]
+
+    def split(self, outputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """LitePose outputs: (N, 2K, H/4, W/4) heatmaps + tags, optionally (N, K, H/2, W/2) heatmaps."""
+        k = self.keypoint_set.num_keypoints
+        quarter = next((o for o in outputs if o.ndim == 4 and o.shape[1] == 2 * k), None)
+        if quarter is None:
+            raise ValueError(f"expected an (N, {2 * k}, h, w) heatmaps+tags output, got {[o.shape for o in outputs]}")
+        maps = {"heatmaps": quarter[:, :k], "tags": quarter[:, k:]}
+        half = next((o for o in outputs if o.ndim == 4 and o.shape[1] == k and o.shape[2] > quarter.shape[2]), None)
+        if half is not None:
+            maps["heatmaps_half"] = half
+        return maps
+
+    def unflip(self, maps: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        perm = self.keypoint_set.flip_index
+        return {key: m[:, perm] for key, m in maps.items()}
+
+    def at_size(
+        self,
+        input_size: tuple[int, int],
+        map_size: tuple[int, int] | None = None,  # noqa: ARG002 (the strides fix the map sizes)
+    ) -> AssociativeEmbeddingCodec:
+        size = (int(input_size[0]), int(input_size[1]))
+        if size == self.input_size:
+            return self
+        out = copy.copy(self)
+        out.input_size = size
+        return out
 
     def map_size(self, stride: int) -> tuple[int, int]:
         return self.input_size[0] // stride, self.input_size[1] // stride
@@ -126,9 +171,14 @@ class AssociativeEmbeddingCodec:
             total += m
         return total / len(maps)
 
-    def decode(self, heatmaps: object | Sequence[object], tags: object) -> list[MultiPersonPoses]:
+    def decode(self, heatmaps: object | Sequence[object], tags: object = None) -> list[MultiPersonPoses]:
         """Heatmaps (N, K, h, w) — or a list of them at several resolutions — and tags
-        (N, K, h', w'), numpy or torch -> one :class:`MultiPersonPoses` per image (input frame)."""
+        (N, K, h', w'), numpy or torch -> one :class:`MultiPersonPoses` per image (input frame).
+        ``split``'s dict alone: every heatmap resolution in it is used (not only ``strides``)."""
+        if isinstance(heatmaps, Mapping):
+            maps = heatmaps
+            heatmaps = [maps["heatmaps"]] + ([maps["heatmaps_half"]] if "heatmaps_half" in maps else [])
+            tags = maps["tags"]
         agg = self.aggregate(heatmaps)
         tg = to_numpy(tags, 4)
         n, k, h, w = agg.shape

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+
 import cv2
 import numpy as np
 
 from featherpose.codecs.common import gaussian_maps, to_numpy
+from featherpose.skeletons import KeypointSet
 
 REFINES = ("none", "quarter", "dark")
 
@@ -20,9 +24,12 @@ class HeatmapCodec:
     Gaussian at the exact sub-pixel position (DARK encoding) instead of the rounded one (MSRA).
     ``refine`` picks the decoder: ``"none"`` (argmax), ``"quarter"`` (quarter-pixel shift toward
     the higher neighbour) or ``"dark"`` (Taylor expansion on the log of the blurred heatmap).
+    ``keypoint_set``: the keypoints of the K maps (the data's; needed by ``split`` / ``unflip``).
     """
 
+    name = "heatmap"
     paradigm = "top-down"
+    divisor = 32  # the backbones' output stride: top-down inputs are multiples of it
 
     def __init__(
         self,
@@ -33,6 +40,7 @@ class HeatmapCodec:
         unbiased: bool = False,
         udp: bool = False,
         blur_kernel: int = 11,
+        keypoint_set: KeypointSet | None = None,
     ) -> None:
         if refine not in REFINES:
             raise ValueError(f"refine must be one of {REFINES}, got {refine!r}")
@@ -43,6 +51,52 @@ class HeatmapCodec:
         self.unbiased = unbiased or udp
         self.udp = udp
         self.blur_kernel = blur_kernel | 1
+        self.keypoint_set = keypoint_set
+
+    # -- the codec contract (codecs/base.py) -------------------------------------------------
+    @property
+    def stride(self) -> int:
+        return max(1, self.input_size[0] // self.heatmap_size[0])
+
+    def adopt_keypoint_set(self, keypoint_set: KeypointSet) -> None:
+        self.keypoint_set = keypoint_set
+
+    def prepare_keypoints(self, keypoints: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
+        if self.keypoint_set is not None and keypoint_set.num_keypoints != self.keypoint_set.num_keypoints:
+            raise ValueError(f"codec expects {self.keypoint_set.num_keypoints} keypoints, got {keypoint_set.name}")
+        return np.asarray(keypoints, np.float32)
+
+    def render_outputs(self, keypoints: np.ndarray) -> list[np.ndarray]:
+        """One person's keypoints (K, 3) -> [heatmaps (K, h, w)]."""
+        return [self.encode(keypoints)[0]]
+
+    def split(self, outputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """The (N, K, h, w) heatmap output."""
+        k = None if self.keypoint_set is None else self.keypoint_set.num_keypoints
+        maps = next((o for o in outputs if o.ndim == 4 and (k is None or o.shape[1] == k)), None)
+        if maps is None:
+            shapes = [o.shape for o in outputs]
+            raise ValueError(f"expected an (N, {k or 'K'}, h, w) heatmap output, got {shapes}")
+        return {"heatmaps": maps}
+
+    def unflip(self, maps: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.keypoint_set is None:
+            raise ValueError("unflip needs the codec's keypoint_set (adopt_keypoint_set)")
+        return {"heatmaps": maps["heatmaps"][:, self.keypoint_set.flip_index]}
+
+    def at_size(self, input_size: tuple[int, int], map_size: tuple[int, int] | None = None) -> HeatmapCodec:
+        size = (int(input_size[0]), int(input_size[1]))
+        if map_size:
+            hm = (int(map_size[0]), int(map_size[1]))
+        elif size == self.input_size:
+            hm = tuple(self.heatmap_size)
+        else:  # the same input / heatmap ratio
+            hm = (size[0] // self.stride, size[1] // self.stride)
+        if size == self.input_size and hm == tuple(self.heatmap_size):
+            return self
+        out = copy.copy(self)
+        out.input_size, out.heatmap_size = size, hm
+        return out
 
     # -- coordinate frames -------------------------------------------------------------------
     def _scale(self) -> np.ndarray:
@@ -85,8 +139,10 @@ class HeatmapCodec:
 
     # -- decode ------------------------------------------------------------------------------
     def decode(self, heatmaps: object) -> tuple[np.ndarray, np.ndarray]:
-        """Heatmaps (N, K, h, w) (numpy or torch; (K, h, w) also accepted) -> keypoints (N, K, 2)
-        in the input frame and scores (N, K) (the heatmap maximum, clipped to [0, 1])."""
+        """Heatmaps (N, K, h, w) (numpy or torch; (K, h, w) also accepted; or ``split``'s dict) ->
+        keypoints (N, K, 2) in the input frame and scores (N, K) (the heatmap maximum, clipped to [0, 1])."""
+        if isinstance(heatmaps, Mapping):
+            heatmaps = heatmaps["heatmaps"]
         hm = to_numpy(heatmaps, 4)
         n, k, h, w = hm.shape
         flat = hm.reshape(n, k, -1)

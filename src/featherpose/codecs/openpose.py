@@ -7,6 +7,9 @@ of a limb (vectorised) -> bipartite matching per limb (``"greedy"`` as in Lightw
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from featherpose.codecs.common import (
@@ -43,7 +46,9 @@ class OpenPoseCodec:
     Decoded keypoints are in the input frame.
     """
 
+    name = "openpose"
     paradigm = "bottom-up"
+    udp = False
 
     def __init__(
         self,
@@ -88,6 +93,41 @@ class OpenPoseCodec:
     @property
     def heatmap_size(self) -> tuple[int, int]:
         return self.input_size[0] // self.stride, self.input_size[1] // self.stride
+
+    # -- the codec contract (codecs/base.py) -------------------------------------------------
+    @property
+    def divisor(self) -> int:
+        return self.stride
+
+    def adopt_keypoint_set(self, keypoint_set: KeypointSet) -> None:  # noqa: ARG002
+        """Keeps its own set (OpenPose-18): ``prepare_keypoints`` converts the data's."""
+
+    def render_outputs(self, keypoints: np.ndarray) -> list[np.ndarray]:
+        """Keypoints (P, K, 3) -> [heatmaps (K + 1, h, w), pafs (2L, h, w)]."""
+        enc = self.encode(keypoints)
+        return [enc["heatmaps"], enc["pafs"]]
+
+    def split(self, outputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """[heatmaps_0, pafs_0, ..., heatmaps_n, pafs_n]: the last pair."""
+        if len(outputs) < 2:
+            raise ValueError(f"expected [heatmaps, pafs, ...] outputs, got {len(outputs)} arrays")
+        return {"heatmaps": outputs[-2], "pafs": outputs[-1]}
+
+    def unflip(self, maps: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ks = self.keypoint_set
+        hm = maps["heatmaps"]
+        perm = list(ks.flip_index) + list(range(ks.num_keypoints, hm.shape[1]))  # background stays
+        channels = self.paf_channels
+        pafs = np.stack([mirror_pafs(p, ks.limbs, ks.flip_index, channels) for p in maps["pafs"]])
+        return {"heatmaps": hm[:, perm], "pafs": pafs}
+
+    def at_size(self, input_size: tuple[int, int], map_size: tuple[int, int] | None = None) -> OpenPoseCodec:  # noqa: ARG002
+        size = (int(input_size[0]), int(input_size[1]))
+        if size == self.input_size:
+            return self
+        out = copy.copy(self)
+        out.input_size = size
+        return out
 
     def prepare_keypoints(self, keypoints: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
         """Dataset keypoints -> this codec's set (COCO-17 gains the neck, OpenPose order)."""
@@ -151,9 +191,11 @@ class OpenPoseCodec:
         return (cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5).astype(np.float32)
 
     # -- decode ------------------------------------------------------------------------------
-    def decode(self, heatmaps: object, pafs: object) -> list[MultiPersonPoses]:
-        """Heatmaps (N, K(+1), h, w) and PAFs (N, 2L, h, w), numpy or torch -> one
-        :class:`MultiPersonPoses` per image (keypoints in the input frame, h * stride x w * stride)."""
+    def decode(self, heatmaps: object, pafs: object = None) -> list[MultiPersonPoses]:
+        """Heatmaps (N, K(+1), h, w) and PAFs (N, 2L, h, w), numpy or torch (or ``split``'s dict alone)
+        -> one :class:`MultiPersonPoses` per image (keypoints in the input frame, h * stride x w * stride)."""
+        if isinstance(heatmaps, Mapping):
+            heatmaps, pafs = heatmaps["heatmaps"], heatmaps["pafs"]
         hm, pf = to_numpy(heatmaps, 4), to_numpy(pafs, 4)
         pf = pf[:, [c for pair in self.paf_channels for c in pair]]  # limb i -> channels 2i, 2i + 1 below
         return [self._decode_one(hm[i], pf[i]) for i in range(hm.shape[0])]
@@ -215,6 +257,41 @@ def paf_channels(keypoint_set: KeypointSet) -> tuple[tuple[int, int], ...]:
     if keypoint_set is OPENPOSE18:
         return REFERENCE_PAF_CHANNELS
     return tuple((2 * i, 2 * i + 1) for i in range(len(keypoint_set.limbs)))
+
+
+def limb_flip_index(limbs: Sequence[tuple[int, int]], flip_index: Sequence[int]) -> list[int]:
+    """For each limb, the index of its mirror limb (the limb between the mirrored keypoints)."""
+    where = {tuple(limb): i for i, limb in enumerate(limbs)}
+    out = []
+    for a, b in limbs:
+        fa, fb = flip_index[a], flip_index[b]
+        j = where.get((fa, fb), where.get((fb, fa)))
+        if j is None:
+            raise ValueError(f"limb ({a}, {b}) has no mirror limb ({fa}, {fb}) in the skeleton")
+        out.append(j)
+    return out
+
+
+def mirror_pafs(
+    pafs: np.ndarray,
+    limbs: Sequence[tuple[int, int]],
+    flip_index: Sequence[int],
+    channels: Sequence[tuple[int, int]] | None = None,
+) -> np.ndarray:
+    """Channel part of flipping (2L, h, w) PAFs: each limb takes its mirror's field with x negated.
+    (The spatial mirror is done by the warp.) A mirror limb stored reversed flips the direction.
+    ``channels``: the (x, y) channels of each limb (default ``2i, 2i + 1``; the OpenPose codec's
+    ``paf_channels`` for its reference layout)."""
+    ch = channels or [(2 * i, 2 * i + 1) for i in range(len(limbs))]
+    out = np.empty_like(pafs)
+    idx = limb_flip_index(limbs, flip_index)
+    for i, j in enumerate(idx):
+        a, b = limbs[i]
+        same_dir = (flip_index[a], flip_index[b]) == tuple(limbs[j])
+        sign = 1.0 if same_dir else -1.0
+        out[ch[i][0]] = -sign * pafs[ch[j][0]]
+        out[ch[i][1]] = sign * pafs[ch[j][1]]
+    return out
 
 
 def impute_neck(kp: np.ndarray, ratio: float = SHOULDER_HIP_RATIO) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""``featherpose codec-check``: round-trip ground truth through a codec and score it with COCO AP."""
+"""``featherpose codec-check``: round-trip ground truth through a codec and score it with COCO AP, on the
+prediction path of ``infer`` / ``eval`` (the network replaced by the encoded ground truth)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ann", type=Path, help="COCO-format keypoint annotation file")
     p.add_argument("--images", type=Path, help="folder with the file's images")
     p.add_argument("--input-size", help="network input HxW (default: the codec's, e.g. 256x192)")
+    p.add_argument("--flip", action="store_true", help="flip test, as `infer --flip`")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
@@ -34,8 +36,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from featherpose.codecs import CODECS
-    from featherpose.codecs.roundtrip import codec_check
     from featherpose.data.errors import AnnotationError, ImageError
+    from featherpose.engine.roundtrip import codec_check
 
     if args.list:
         print("\n".join(CODECS))
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"folder {args.images}: not found")
     size = _size(args.input_size) if args.input_size else None
     try:
-        res = codec_check(args.codec, args.ann, args.images, size)
+        res = codec_check(args.codec, args.ann, args.images, size, flip=args.flip)
     except (AnnotationError, ImageError) as exc:
         raise CLIError(str(exc)) from None
     out = {k: res[k] for k in KEYS}

@@ -4,12 +4,13 @@ table with a CPU latency for every model."""
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
 from tqdm import tqdm
 
-from featherpose.benchmark import time_model
+from featherpose.bench import time_model
 from featherpose.models import get_spec, list_models
 from featherpose.report import format_table, model_row
 
@@ -20,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="out/demo", help="where the rendered photo and its JSON go (default out/demo)")
     p.add_argument("--backend", default="torch",
                    help="backend of the photo's pipeline (default torch; auto converts to OpenVINO once)")  # fmt: skip
-    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $OMP_NUM_THREADS when set, else 2; 1 on a busy machine)")  # fmt: skip
     p.add_argument("--repeats", type=int, default=3, help="timed runs per model, after one warm-up (median reported)")
     p.add_argument("--models", nargs="*", default=None, help="only these models in the table (default: all)")
     p.add_argument("--skip-image", action="store_true", help="only the models table, no photo through the pipeline")
@@ -28,7 +30,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def default_threads() -> tuple[int, str]:
+    """The CPU threads to use, and why: ``$OMP_NUM_THREADS`` when set; else 2, or as many cores as
+    the 1-minute load average leaves idle (at least 1): on a busy machine a second thread spins
+    waiting for a core instead of working, and the demo runs several times slower."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env), ""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        load = 0.0
+    threads = max(1, min(2, cores, round(cores - load)))
+    return threads, (f"{cores} cores, 1-minute load average {load:.1f}" if threads < min(2, cores) else "")
+
+
 def run(args: argparse.Namespace) -> int:
+    why = ""
+    if not args.threads:
+        args.threads, why = default_threads()
     torch.set_num_threads(args.threads)
     names = args.models or list_models()
     specs = [get_spec(n) for n in names]  # unknown names fail here, before any work
@@ -46,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         t = time_model(spec.build(), spec.input_size, batch=1, warmup=1, repeats=args.repeats, threads=args.threads)
         latency.append(f"{t.median_ms:.1f}")
     rows = [model_row(n) for n in names]
-    print(f"\nfeatherpose models, batch 1 on CPU ({args.threads} threads, median of {args.repeats} runs, "
+    threads = f"{args.threads} thread{'s' * (args.threads > 1)}" + (f" as the machine is busy: {why}" if why else "")
+    print(f"\nfeatherpose models, batch 1 on CPU ({threads}; median of {args.repeats} runs; "
           "random weights: the latency does not depend on them)\n")  # fmt: skip
     print(format_table(rows, extra={"CPU ms": latency}))
     return 0

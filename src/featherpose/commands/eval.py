@@ -1,6 +1,8 @@
 """``featherpose eval``: score trained weights on a config's validation split (COCO AP / PCKh).
 
-A weights file written by featherpose describes its model (network and builder overrides, codec,
+It runs the prediction path of ``featherpose infer`` (one :class:`~featherpose.inference.PoseEstimator`),
+so its AP is the AP of what ``infer`` outputs for the same flip and boxes. A weights file written by
+featherpose describes its model (network and builder overrides, codec,
 keypoint set, input size) and names the recipe it was trained with, so ``--weights W`` alone is
 enough when that recipe is still where it was; a CONFIG given supplies the data and settings."""
 
@@ -19,7 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", required=True, help="a .safetensors checkpoint (e.g. OUT/best.safetensors)")
     p.add_argument("--data-root", help="dataset root (overrides data.root of the config)")
     p.add_argument("--split", choices=("val", "train"), help="annotation split to score (default: the config's)")
-    p.add_argument("--flip", action="store_true", help="flip test (average with the mirrored input; top-down)")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="flip test (average with the mirrored input); default: the recipe's eval.flip")  # fmt: skip
+    p.add_argument("--boxes", metavar="DET.json",
+                   help="top-down: COCO detection results giving the person boxes (default: ground-truth boxes)")
+    p.add_argument("--results", metavar="OUT.json", help="also write the predictions (COCO results, as infer writes)")
     p.add_argument("--max-images", type=int, help="score only the first N images")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
@@ -30,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from featherpose.data.errors import AnnotationError, ImageError
-    from featherpose.engine.build import build_codec, build_model
+    from featherpose.engine.build import build_codec, build_model_from_config
     from featherpose.engine.checkpoint import CheckpointError, load_weights, read_meta
     from featherpose.engine.config import ConfigError, load_config
     from featherpose.engine.datasets import dataset_keypoint_set
     from featherpose.engine.evaluate import evaluate
+    from featherpose.io import InputError
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CLIError("--device cuda was asked for, but CUDA is not available")
@@ -52,11 +59,17 @@ def run(args: argparse.Namespace) -> int:
             cfg.input_size = tuple(meta.input_size)
             model, codec = meta.build(), meta.make_codec()
         else:
-            model, codec = build_model(cfg, kset), build_codec(cfg, kset)
+            model, codec = build_model_from_config(cfg, kset), build_codec(cfg, kset)
         model = load_weights(model, args.weights).to(device)
-        metrics = evaluate(model, cfg, codec, kset, device, split=args.split,
-                           flip=args.flip, max_images=args.max_images)  # fmt: skip
-    except (ConfigError, CheckpointError, AnnotationError, ImageError) as exc:
+        predictions: list = []
+        metrics = evaluate(model, cfg, codec, kset, device, split=args.split, flip=args.flip,
+                           max_images=args.max_images, boxes=args.boxes, meta=meta,
+                           predictions=predictions)  # fmt: skip
+        if args.results:
+            from featherpose.evaluation.coco import save_results
+
+            save_results(args.results, predictions)
+    except (ConfigError, CheckpointError, AnnotationError, ImageError, InputError) as exc:
         raise CLIError(str(exc)) from None
     metrics.pop("score", None)
     if args.json:

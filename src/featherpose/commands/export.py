@@ -30,10 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from featherpose.engine.checkpoint import CheckpointError
-    from featherpose.export import export_model
-    from featherpose.inference.backends import has_module
-    from featherpose.inference.weights import is_weights_file
+    from featherpose.deploy.export import export_model
+    from featherpose.deploy.util import has_module
+    from featherpose.engine.checkpoint import CheckpointError, is_weights_file
     from featherpose.models import list_models
 
     from_file = args.model not in list_models() and is_weights_file(args.model)

@@ -96,24 +96,10 @@ def collect_inputs(inputs: list[str], job: Job) -> None:
 
 
 def assign_image_ids(paths: list[Path]) -> dict[Path, int]:
-    """COCO-style names keep their number as image id; other files get running ids that avoid them."""
-    from featherpose.inference import image_id_from_name
+    """COCO-style names keep their number as image id; other files get running ids from 0 that avoid them."""
+    from featherpose.inference.boxes import assign_image_ids as assign
 
-    ids: dict[Path, int] = {}
-    taken: set[int] = set()
-    for p in paths:
-        n = image_id_from_name(p)
-        if n is not None and n not in taken:
-            ids[p] = n
-            taken.add(n)
-    running = 0
-    for p in paths:
-        if p not in ids:
-            while running in taken:
-                running += 1
-            ids[p] = running
-            taken.add(running)
-    return ids
+    return assign(paths, first=0)
 
 
 def _unique_stem(path: Path, used: set[str]) -> str:

@@ -116,24 +116,11 @@ def relative_name(path: Path, root: Path) -> str:
 def image_ids(names: list[str]) -> dict[str, int]:
     """COCO-style names (``000000000139.jpg``) keep their number as image id; the others get running
     ids from 1 that avoid them."""
-    from featherpose.inference import image_id_from_name
+    from featherpose.inference.boxes import assign_image_ids
 
-    ids: dict[str, int] = {}
-    for n in names:
-        i = image_id_from_name(n)
-        if i is not None and i > 0 and i not in ids.values():
-            ids[n] = i
-    taken, running = set(ids.values()), 1
-    for n in names:
-        if n not in ids:
-            while running in taken:
-                running += 1
-            ids[n] = running
-            taken.add(running)
-    return ids
+    return assign_image_ids(names, first=1)
 
 
-# -- the partial file ------------------------------------------------------------------------------
 def partial_path(out: Path) -> Path:
     """Where the per-image results of an unfinished run of ``out`` live."""
     return out.with_name(out.name + PARTIAL_SUFFIX)

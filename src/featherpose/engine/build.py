@@ -10,7 +10,7 @@ import pkgutil
 import torch
 from torch import nn
 
-from featherpose.codecs import AssociativeEmbeddingCodec, get_codec
+from featherpose.codecs import Codec, get_codec
 from featherpose.data import BottomUpDataset, ImageCache, SyntheticDataset, TopDownDataset
 from featherpose.data.bottomup import MAX_PEOPLE
 from featherpose.data.transforms import Normalisation
@@ -45,17 +45,19 @@ def model_args(cfg: TrainConfig, kset: KeypointSet) -> dict:
     return args
 
 
-def build_model(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
-    """The config's model; ``num_keypoints`` follows the dataset when it differs from the spec's."""
+def build_model_from_config(cfg: TrainConfig, kset: KeypointSet) -> nn.Module:
+    """The config's model; ``num_keypoints`` follows the dataset when it differs from the spec's.
+    (A model by name: :func:`featherpose.build_model`, i.e. :func:`featherpose.models.zoo.build_model`.)"""
     return model_spec(cfg.model.name).build(**model_args(cfg, kset))
 
 
-def build_codec(cfg: TrainConfig, kset: KeypointSet) -> object:
-    """The config's codec at the config's input size."""
+def build_codec(cfg: TrainConfig, kset: KeypointSet) -> Codec:
+    """The config's codec at the config's input size, following the dataset's keypoint set where the
+    codec takes one (heatmaps, AE; OpenPose keeps OpenPose-18) unless the config names one."""
     args = {"input_size": tuple(cfg.input_size), **cfg.codec.args}
     codec = get_codec(cfg.codec.name, **args)
-    if isinstance(codec, AssociativeEmbeddingCodec) and "keypoint_set" not in cfg.codec.args:
-        codec.keypoint_set = kset
+    if "keypoint_set" not in cfg.codec.args:
+        codec.adopt_keypoint_set(kset)
     return codec
 
 
@@ -80,7 +82,7 @@ def build_train_dataset(
         return SyntheticDataset(cfg.data.synthetic_size, codec, cfg.input_size, seed)
     ann = load_annotations(cfg, "train")
     images = ImageCache(image_folder(cfg, "train"), keep=cfg.data.cache_images)
-    if getattr(codec, "paradigm", "top-down") == "top-down":
+    if codec.paradigm == "top-down":
         return TopDownDataset(ann, images, codec, train=True, augment=topdown_augment(cfg.augmentation), seed=seed,
                               normalise=normalise)
     if cfg.data.type != "coco":

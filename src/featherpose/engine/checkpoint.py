@@ -7,6 +7,11 @@ Weights files are self-describing: :func:`save_weights` stores a
 :class:`~featherpose.modelfile.ModelMeta` as JSON under the metadata key ``"featherpose"``, and
 :func:`read_model_file` gives the tensors with it. :func:`ship_weights` writes fp16 tensors (half
 the size) for shipping; loading casts every tensor to the dtype of the model it goes into.
+
+This is the one home of weights-file IO: training, inference (``featherpose.inference.weights``
+re-exports it) and export read weights here. Wherever a weights path is taken, a training
+directory stands for its ``last.safetensors``; :func:`load_model` builds the network a
+self-describing file holds.
 """
 
 from __future__ import annotations
@@ -107,6 +112,51 @@ def read_meta(path: str | Path) -> ModelMeta | None:
         raise CheckpointError(f"checkpoint {p}: {exc}") from None
 
 
+WEIGHTS_SUFFIX = ".safetensors"
+
+
+def resolve_weights(path: str | Path) -> Path:
+    """A weights file, or a training directory holding ``last.safetensors``."""
+    p = Path(path)
+    return p / "last.safetensors" if p.is_dir() else p
+
+
+def is_weights_file(model: object) -> bool:
+    """Is ``model`` a weights path (``*.safetensors``, or a training directory with
+    ``last.safetensors``) rather than a registered model name?"""
+    if not isinstance(model, str | Path):
+        return False
+    p = Path(model)
+    return p.suffix.lower() == WEIGHTS_SUFFIX or (p.is_dir() and (p / "last.safetensors").is_file())
+
+
+def weights_meta(path: str | Path, model: str | None = None) -> ModelMeta | None:
+    """The metadata of a weights file or training directory (None when it has none). With ``model``
+    (a registered name), a file describing another model fails with one line."""
+    p = resolve_weights(path)
+    meta = read_meta(p)
+    if meta is not None and model is not None and meta.model != model:
+        raise CheckpointError(f"checkpoint {p}: does not fit model {model}: it holds {meta.model} weights")
+    return meta
+
+
+def require_meta(path: str | Path) -> ModelMeta:
+    """The metadata of a weights file used on its own; a file without it fails with one line saying
+    what to pass instead."""
+    meta = weights_meta(path)
+    if meta is None:
+        raise CheckpointError(f"weights {path} carry no featherpose metadata: pass the model name "
+                              f"(--model NAME --weights {path})")  # fmt: skip
+    return meta
+
+
+def load_model(path: str | Path, **overrides: object) -> tuple[nn.Module, ModelMeta]:
+    """The network a self-describing weights file holds (eval mode, built by its
+    :class:`~featherpose.modelfile.ModelMeta` with ``overrides``), and its metadata."""
+    meta = require_meta(path)
+    return load_weights(meta.build(**overrides), path).eval(), meta
+
+
 def read_model_file(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelMeta | None]:
     """The tensors of a safetensors file and its metadata (None when the file has none)."""
     meta = read_meta(path)
@@ -118,8 +168,10 @@ def _shape(t: torch.Tensor) -> str:
 
 
 def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> nn.Module:
-    """Load safetensors weights into ``model``; a file for another model fails with one line
-    naming the file and the first missing / unexpected / mismatched keys."""
+    """Load safetensors weights into ``model`` (``path``: a file, or a training directory holding
+    ``last.safetensors``); a file for another model fails with one line naming the file and the first
+    missing / unexpected / mismatched keys."""
+    path = resolve_weights(path)
     state = read_weights(path)
     target = unwrap(model).state_dict()
     missing = [k for k in target if k not in state]

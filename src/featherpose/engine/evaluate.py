@@ -1,5 +1,9 @@
 """Validation for the trainer and ``featherpose eval``: COCO keypoint AP (pycocotools; top-down models
-on ground-truth boxes, bottom-up models on whole images) and MPII PCKh."""
+on ground-truth boxes or a detection-results file, bottom-up models on whole images) and MPII PCKh.
+
+There is one prediction path: the model in memory is wrapped in the :class:`PoseEstimator` that
+``featherpose infer`` runs (:func:`evaluation_estimator`), so the AP printed here is the AP of what
+``infer`` outputs (docs/evaluation.md, "One prediction path")."""
 
 from __future__ import annotations
 
@@ -7,33 +11,21 @@ import contextlib
 import io
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from pycocotools.coco import COCO
 from torch import nn
 
-from featherpose.codecs import AssociativeEmbeddingCodec, HeatmapCodec, OpenPoseCodec
-from featherpose.data.bottomup import bottomup_matrix
-from featherpose.data.image import ImageCache
-from featherpose.data.topdown import topdown_sample
-from featherpose.data.transforms import (
-    normalize_image,
-    to_image_coords,
-    warp_image,
-)
 from featherpose.engine.config import TrainConfig
 from featherpose.engine.datasets import image_folder, load_annotations
 from featherpose.evaluation.coco import coco_keypoint_ap, load_coco
-from featherpose.evaluation.pckh import head_size_from_joints, pckh
-from featherpose.skeletons import KeypointSet, openpose_to_coco
-
-KEYPOINT_SCORE_THRESHOLD = 0.2
-
-
-def _forward_heatmaps(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    out = model(x)
-    return out[-1] if isinstance(out, list | tuple) else out
+from featherpose.evaluation.pckh import head_size_from_boxes, head_size_from_joints, pckh
+from featherpose.inference.estimator import PoseEstimator
+from featherpose.inference.split import match_to_boxes, person_box, predict_split
+from featherpose.modelfile import ModelMeta, training_meta
+from featherpose.skeletons import KeypointSet
 
 
 def flip_heatmaps(maps: torch.Tensor, flip_index: Sequence[int], shift: bool = True) -> torch.Tensor:
@@ -45,110 +37,105 @@ def flip_heatmaps(maps: torch.Tensor, flip_index: Sequence[int], shift: bool = T
     return out
 
 
-@torch.no_grad()
-def predict_top_down(
-    model: nn.Module, cfg: TrainConfig, codec: HeatmapCodec, kset: KeypointSet, device: torch.device,
-    split: str, flip: bool = False, batch_size: int = 32, max_images: int = 0,
-) -> tuple[list[dict], list[tuple]]:  # fmt: skip
-    """Run a top-down model on every labelled person's ground-truth box of ``split``.
-
-    Returns COCO-format results and, per person, (image record, person, predicted (K, 3))."""
-    ann = load_annotations(cfg, split)
-    images = ImageCache(image_folder(cfg, split))
-    records = ann.images[:max_images] if max_images else ann.images
-    samples = [(r, p) for r in records for p in r.persons]
-    size = tuple(cfg.input_size)
-    results, preds = [], []
-    for start in range(0, len(samples), batch_size):
-        chunk = samples[start : start + batch_size]
-        crops, mats = [], []
-        for rec, person in chunk:
-            crop, _, meta = topdown_sample(images(rec.file_name), person, kset, size, udp=codec.udp)
-            crops.append(normalize_image(crop))
-            mats.append(meta["warp"])
-        x = torch.stack(crops).to(device)
-        hm = _forward_heatmaps(model, x).float()
-        if flip:
-            mirrored = _forward_heatmaps(model, x.flip(-1)).float()
-            hm = 0.5 * (hm + flip_heatmaps(mirrored, kset.flip_index, shift=not codec.udp))
-        xy, scores = codec.decode(hm.cpu())
-        for (rec, person), m, kxy, ks in zip(chunk, mats, xy, scores, strict=True):
-            img_xy = to_image_coords(kxy, m)
-            kp = np.concatenate([img_xy, ks[:, None]], 1)
-            good = ks > KEYPOINT_SCORE_THRESHOLD
-            score = float(ks[good].mean()) if good.any() else 0.0
-            results.append({"image_id": rec.id, "category_id": getattr(ann, "category_id", 1),
-                            "keypoints": kp.reshape(-1).round(2).tolist(), "score": score})  # fmt: skip
-            preds.append((rec, person, kp))
-    return results, preds
-
-
-@torch.no_grad()
-def predict_bottom_up(
-    model: nn.Module, cfg: TrainConfig, codec: object, device: torch.device, split: str, max_images: int = 0
-) -> list[dict]:
-    """Run a bottom-up model on whole images (fitted into ``input_size``); COCO-format results."""
-    ann = load_annotations(cfg, split)
-    images = ImageCache(image_folder(cfg, split))
-    records = ann.images[:max_images] if max_images else ann.images
-    size = tuple(cfg.input_size)
-    results = []
-    for rec in records:
-        img = images(rec.file_name)
-        m, _ = bottomup_matrix(img.shape[1], img.shape[0], size, None)
-        x = normalize_image(warp_image(img, m, size))[None].to(device)
-        out = model(x)
-        if isinstance(codec, AssociativeEmbeddingCodec):
-            outs = [out] if isinstance(out, torch.Tensor) else list(out)
-            k = codec.keypoint_set.num_keypoints
-            heatmaps = [outs[0][:, :k].float().cpu()] + [o[:, :k].float().cpu() for o in outs[1:]]
-            poses = codec.decode(heatmaps, outs[0][:, k : 2 * k].float().cpu())[0]
-        elif isinstance(codec, OpenPoseCodec):
-            poses = codec.decode(out[-2].float().cpu(), out[-1].float().cpu())[0]
-        else:
-            raise ValueError(f"codec {type(codec).__name__} is not a bottom-up codec")
-        kps = np.concatenate([to_image_coords(poses.keypoints, m), poses.keypoint_scores[..., None]], -1)
-        if isinstance(codec, OpenPoseCodec):
-            kps = openpose_to_coco(kps)
-        for person, score in zip(kps, poses.scores, strict=True):
-            results.append({"image_id": rec.id, "category_id": getattr(ann, "category_id", 1),
-                            "keypoints": person.reshape(-1).round(2).tolist(), "score": float(score)})  # fmt: skip
-    return results
+def evaluation_estimator(
+    model: nn.Module, cfg: TrainConfig, codec: object, kset: KeypointSet, device: torch.device | str,
+    flip: bool = False, boxes: str | Path | None = None, meta: ModelMeta | None = None, **options: object,
+) -> PoseEstimator:  # fmt: skip
+    """The :class:`PoseEstimator` that validation runs: ``model`` in memory, described by ``meta``
+    (default :func:`featherpose.modelfile.training_meta`: the config's codec, input size and the
+    model's own normalisation), flip test as asked, ``boxes``: a COCO detection-results file."""
+    net = getattr(model, "module", model)  # DistributedDataParallel
+    meta = meta or training_meta(cfg, kset, codec, net)
+    return PoseEstimator.from_module(net, meta, input_size=tuple(meta.input_size), flip=flip, device=str(device),
+                                     backend="torch", boxes_file=boxes, **options)  # fmt: skip
 
 
 def evaluate(
     model: nn.Module, cfg: TrainConfig, codec: object, kset: KeypointSet, device: torch.device,
     split: str | None = None, flip: bool | None = None, max_images: int | None = None,
+    boxes: str | Path | None = None, meta: ModelMeta | None = None, predictions: list | None = None,
 ) -> dict[str, float]:  # fmt: skip
-    """Score ``model`` on the config's validation split: COCO AP (coco) or PCKh@0.5 (mpii).
+    """Score ``model`` on the config's validation split: COCO AP (coco) or PCKh@0.5 (mpii), through
+    the same :class:`PoseEstimator` that ``featherpose infer`` runs (preprocessing, flip test,
+    decoding, pose score, OKS-NMS, OpenPose-18 -> COCO-17), top-down on the ground-truth boxes or
+    on ``boxes`` (a COCO detection-results file), bottom-up on whole images.
 
-    The returned dict always has ``score`` (the number best-checkpoint keeping maximises)."""
+    The returned dict always has ``score`` (the number best-checkpoint keeping maximises); MPII
+    results name their head-size normaliser (``PCKh`` with official head boxes, ``PCKh_headseg``
+    with the head-segment fallback). ``predictions``: a list that receives the COCO results."""
     split = split or cfg.eval.split
     flip = cfg.eval.flip if flip is None else flip
     max_images = cfg.eval.max_images if max_images is None else max_images
     was_training = model.training
-    model.eval()
     t0 = time.perf_counter()
+    ann = load_annotations(cfg, split)
+    records = ann.images[:max_images] if max_images else ann.images
+    mpii = cfg.data.type == "mpii"
     try:
-        if isinstance(codec, HeatmapCodec):
-            results, preds = predict_top_down(model, cfg, codec, kset, device, split, flip, max_images=max_images)
-            if cfg.data.type == "mpii":
-                gt = np.stack([p.keypoints for _, p, _ in preds]) if preds else np.zeros((0, kset.num_keypoints, 3))
-                pr = np.stack([kp[:, :2] for _, _, kp in preds]) if preds else np.zeros((0, kset.num_keypoints, 2))
-                res = pckh(pr, gt[..., :2], gt[..., 2], head_size_from_joints(gt, kset), keypoint_set=kset)
-                metrics = {"PCKh": float(res["mean"]), "PCKh_all": float(res["mean_all"])}
-                metrics["score"] = metrics["PCKh"]
-            else:
-                metrics = coco_keypoint_ap(_ground_truth(cfg, split, max_images), results)
-                metrics["score"] = metrics["AP"]
-        else:
-            results = predict_bottom_up(model, cfg, codec, device, split, max_images)
-            metrics = coco_keypoint_ap(_ground_truth(cfg, split, max_images), results)
-            metrics["score"] = metrics["AP"]
+        est = evaluation_estimator(model, cfg, codec, kset, device, flip, boxes, meta,
+                                   nms="none" if mpii else "parallel")  # fmt: skip
+        with torch.no_grad():
+            results, poses = predict_split(est, records, image_folder(cfg, split),
+                                           category_id=getattr(ann, "category_id", 1))  # fmt: skip
     finally:
         model.train(was_training)
+    if predictions is not None:
+        predictions.extend(results)
+    if mpii:
+        metrics = _pckh_metrics(records, poses, kset, est.box_padding, cfg.data_path(cfg.data.val_ann
+                                if split != "train" else cfg.data.train_ann))  # fmt: skip
+    else:
+        metrics = coco_keypoint_ap(_ground_truth(cfg, split, max_images), results)
+        metrics["score"] = metrics["AP"]
     metrics["eval_seconds"] = round(time.perf_counter() - t0, 2)
     return metrics
+
+
+def _pckh_metrics(records: list, poses: list, kset: KeypointSet, padding: float, ann_path: Path) -> dict:
+    """PCKh@0.5 of the pose made from every person's box; the official head-box normaliser where the
+    annotation file has head boxes, else the head segment (reported as ``PCKh_headseg``)."""
+    k = kset.num_keypoints
+    gt, pred = [], []
+    for rec, found in zip(records, poses, strict=True):
+        boxes = np.array([person_box(p, padding) for p in rec.persons]).reshape(-1, 4)
+        for person, pose in zip(rec.persons, match_to_boxes(found, boxes), strict=True):
+            gt.append(person.keypoints)
+            pred.append(pose.keypoints[:, :2] if pose is not None else np.full((k, 2), -1e6))
+    gt_a = np.stack(gt) if gt else np.zeros((0, k, 3))
+    pr_a = np.stack(pred) if pred else np.zeros((0, k, 2))
+    head_boxes = mpii_head_boxes(ann_path, records)
+    if head_boxes is not None:
+        res = pckh(pr_a, gt_a[..., :2], gt_a[..., 2], head_size_from_boxes(head_boxes), keypoint_set=kset)
+        metrics = {"PCKh": float(res["mean"]), "PCKh_all": float(res["mean_all"])}
+        metrics["score"] = metrics["PCKh"]
+    else:
+        res = pckh(pr_a, gt_a[..., :2], gt_a[..., 2], head_size_from_joints(gt_a, kset), keypoint_set=kset)
+        metrics = {"PCKh_headseg": float(res["mean"]), "PCKh_headseg_all": float(res["mean_all"])}
+        metrics["score"] = metrics["PCKh_headseg"]
+    return metrics
+
+
+def mpii_head_boxes(ann_path: str | Path, records: list) -> np.ndarray | None:
+    """(N, 4) official head boxes ``[x1, y1, x2, y2]`` of the persons of ``records`` (in order), read
+    from the annotation entries' ``headbox`` / ``head_box`` field (mmpose / HRNet take them from
+    ``gt_valid.mat``'s ``headboxes_src``); None unless every person has one."""
+    import json
+
+    try:
+        entries = json.loads(Path(ann_path).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entries, list):
+        return None
+    out = []
+    for rec in records:
+        for person in rec.persons:  # MPII: one record per entry, person id = entry index
+            entry = entries[person.id] if 0 <= person.id < len(entries) else None
+            hb = entry.get("headbox", entry.get("head_box")) if isinstance(entry, dict) else None
+            if hb is None:
+                return None
+            out.append(np.asarray(hb, np.float64).reshape(4))
+    return np.stack(out) if out else None
 
 
 def _ground_truth(cfg: TrainConfig, split: str, max_images: int = 0) -> COCO:

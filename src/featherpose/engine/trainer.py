@@ -37,7 +37,7 @@ from featherpose.engine import distributed as ddp
 from featherpose.engine.build import (
     build_codec,
     build_loss,
-    build_model,
+    build_model_from_config,
     build_optimizer,
     build_scheduler,
     build_train_dataset,
@@ -222,7 +222,7 @@ def _train(
     torch.manual_seed(seed)  # weight initialisation
     kset = dataset_keypoint_set(cfg)
     codec = build_codec(cfg, kset)
-    model = build_model(cfg, kset).to(dev)
+    model = build_model_from_config(cfg, kset).to(dev)
     precision = resolve_precision(cfg, dev)
     model = precision.prepare(model)
     loss_fn = build_loss(cfg, kset)

@@ -1,10 +1,12 @@
 """Inference: :class:`PoseEstimator` (image -> poses), the :class:`Pose` result type, the backend
 hook (:class:`Runner`, ``RUNNERS``, ``register_runner``) and :func:`demo_image`."""
 
-from . import backends  # noqa: F401  (registers the onnxruntime / openvino / auto backends)
+from featherpose.deploy import backends  # noqa: F401  (registers the onnxruntime / openvino / auto backends)
+from featherpose.preprocess import parse_input_size
+
 from .boxes import image_id_from_name, load_detections
 from .demo import demo_image
-from .estimator import PoseEstimator, parse_input_size
+from .estimator import PoseEstimator
 from .maps import MapLayer
 from .pose import Pose, box_from_keypoints
 from .runner import RUNNERS, Runner, TorchRunner, make_runner, register_runner

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from featherpose.data.coco import read_json
 from featherpose.io import InputError
+
+T = TypeVar("T", str, Path)
 
 _COCO_NAME = re.compile(r"(?:COCO_[A-Za-z]+\d*_)?(\d+)")
 
@@ -18,6 +22,27 @@ def image_id_from_name(path: str | Path) -> int | None:
     ``COCO_val2014_000000000139.jpg`` -> 139, ``103319.jpg`` -> 103319), else None."""
     m = _COCO_NAME.fullmatch(Path(path).stem)
     return int(m.group(1)) if m else None
+
+
+def assign_image_ids(names: Sequence[T], first: int = 0) -> dict[T, int]:
+    """Image ids for files: COCO-like names keep their number (:func:`image_id_from_name`, when it is
+    at least ``first`` and not taken by an earlier file), the others get running ids from ``first``
+    that avoid those."""
+    ids: dict[T, int] = {}
+    taken: set[int] = set()
+    for name in names:
+        n = image_id_from_name(str(name))
+        if n is not None and n >= first and n not in taken:
+            ids[name] = n
+            taken.add(n)
+    running = first
+    for name in names:
+        if name not in ids:
+            while running in taken:
+                running += 1
+            ids[name] = running
+            taken.add(running)
+    return ids
 
 
 def as_boxes(boxes: object, source: object = "boxes") -> tuple[np.ndarray, np.ndarray]:

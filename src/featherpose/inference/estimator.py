@@ -6,8 +6,9 @@ Pipeline (each stage timed in ``estimator.timer``: pre / net / post, plus detect
   ``detector`` model) -> one affine crop per box and view (flip / scale) -> normalise -> network
   (all crops of all images batched) -> views merged in the base crop's heatmap frame -> codec
   decode -> inverse affine -> pose score -> pose NMS (parallel OKS-NMS by default);
-* bottom-up: resize keeping the aspect ratio into the fixed input size, pad -> network -> views
-  merged -> codec decode (PAF or tag grouping) -> inverse affine (OpenPose-18 -> COCO-17).
+* bottom-up: resize keeping the aspect ratio at the test scale (``test_scale``: the long side into
+  the input, the short side or the height to the input size), pad -> network -> views merged ->
+  codec decode (PAF or tag grouping) -> inverse affine (OpenPose-18 -> COCO-17).
 """
 
 from __future__ import annotations
@@ -17,46 +18,36 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from featherpose import pretrained
+from featherpose.codecs import Codec, codec_for_model
+from featherpose.deploy.runners import Runner, make_runner
+from featherpose.engine.checkpoint import is_weights_file, load_weights, require_meta, resolve_weights, weights_meta
 from featherpose.io import MAX_PIXELS, ImageInput, InputError, LoadedImage, open_image
 from featherpose.modelfile import ModelMeta
 from featherpose.models import get_spec, list_models
 from featherpose.nms import oks_nms, parallel_oks_nms, pose_score, soft_oks_nms
+from featherpose.preprocess import (
+    Normalisation,
+    check_test_scale,
+    crop_matrices,
+    family_test_scale,
+    fit_image,
+    parse_input_size,
+    scaled_size,
+    test_scale_size,
+    warp_crops,
+)
 from featherpose.skeletons import COCO17, openpose_to_coco
 
 from .boxes import as_boxes, image_id_from_name, load_detections
-from .external import aspect_size, is_model_file, load_external
-from .heads import HeatmapHead, head_for
+from .external import is_model_file, load_external
 from .maps import MapLayer, compose, inverse, pixel_scale, warp_maps
 from .pose import Pose, box_from_keypoints
-from .preprocess import Normalisation, crop_matrices, fit_image, scaled_size, warp_crops
-from .runner import Runner, make_runner
 from .timing import StageTimer
-from .weights import is_weights_file, load_weights, require_meta, resolve_weights, weights_meta
 
 NMS_METHODS = ("parallel", "oks", "soft", "none")
-
-
-def parse_input_size(value: int | str | Sequence[int] | None, default: tuple[int, int]) -> tuple[int, int]:
-    """``256`` / ``"256"`` (height; width keeps the model's aspect ratio), ``"256x192"`` or (256, 192)."""
-    if value is None:
-        return default
-    if isinstance(value, str):
-        parts = value.lower().replace(",", "x").split("x")
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"input size must be H or HxW, got {value!r}") from None
-    elif isinstance(value, int):
-        nums = [value]
-    else:
-        nums = [int(v) for v in value]
-    if len(nums) == 1:
-        nums = [nums[0], round(nums[0] * default[1] / default[0])]
-    if len(nums) != 2 or min(nums) <= 0:
-        raise ValueError(f"input size must be H or HxW with positive numbers, got {value!r}")
-    return nums[0], nums[1]
 
 
 def _apply(points: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -88,6 +79,11 @@ class PoseEstimator:
     :data:`featherpose.pretrained.DEFAULT_DETECTOR` with its shipped weights) whose poses give the
     person boxes when a top-down model gets none (``detector_weights``: its weights).
     ``boxes_file``: a COCO detection-results file.
+    ``test_scale`` (bottom-up): ``"fit"`` (the long side into the input size, as training warps),
+    ``"short_side"`` (short side = input size, long side following: LitePose / HigherHRNet) or
+    ``"height"`` (height = input height, width following: Lightweight OpenPose); default: the
+    weights file's ``test_scale``, else the family's (:data:`featherpose.preprocess.FAMILY_TEST_SCALE`);
+    external files: ``"height"`` when given a height only, else ``"fit"``.
     ``color``: channel order of numpy inputs (``"bgr"``, as cv2.imread gives, or ``"rgb"``).
 
     Call it on one image (path, numpy array or PIL image) -> list of :class:`Pose` in the image's
@@ -96,7 +92,7 @@ class PoseEstimator:
 
     def __init__(
         self,
-        model: str | Path,
+        model: str | Path | nn.Module | None,
         weights: str | Path | None = None,
         device: str = "cpu",
         backend: str | Runner = "auto",
@@ -118,14 +114,25 @@ class PoseEstimator:
         batch_size: int = 16,
         color: str = "bgr",
         max_pixels: int = MAX_PIXELS,
+        test_scale: str | None = None,
         model_overrides: dict | None = None,
+        meta: ModelMeta | None = None,
     ) -> None:
         if nms not in NMS_METHODS:
             raise ValueError(f"nms must be one of {NMS_METHODS}, got {nms!r}")
         if not scales or min(scales) <= 0:
             raise ValueError(f"scales must be positive numbers, got {scales!r}")
-        external, meta, weights_path = None, None, None
-        if is_model_file(model):
+        external, weights_path = None, None
+        module: nn.Module | None = None
+        if meta is not None and not isinstance(model, str | Path):  # an in-memory network (from_module)
+            if weights is not None:
+                raise ValueError("an in-memory network holds its weights; do not pass weights")
+            if model is None and isinstance(backend, str):
+                raise ValueError("without a network, backend must be a ready runner object")
+            module = model
+        elif model is None or isinstance(model, nn.Module):
+            raise ValueError("an in-memory network needs its ModelMeta (use PoseEstimator.from_module)")
+        elif is_model_file(model):
             if weights is not None:
                 raise ValueError(f"{model}: a model file holds its weights; do not pass weights")
             external = load_external(model, backend, precision, device, input_size, contract)  # type: ignore[arg-type]
@@ -142,19 +149,27 @@ class PoseEstimator:
             meta = weights_meta(weights_path, str(model)) if weights_path is not None else None
         self.meta: ModelMeta | None = meta
         self.spec = external.spec if external else (meta.spec if meta else get_spec(str(model)))
-        self.name = str(model)
+        self.name = meta.model if module is not None or model is None else str(model)
         self.keypoint_set = meta.keypoint_set if meta else self.spec.keypoint_set
         self.output_keypoint_set = COCO17 if self.keypoint_set.name == "openpose18" else self.keypoint_set
         codec_args = meta.head_codec_args() if meta else None
-        self.head = head_for(self.spec.family, self.spec.paradigm, self.keypoint_set,
-                             codec or (meta.codec if meta else None), codec_args)  # fmt: skip
+        self.codec: Codec = codec_for_model(self.spec.family, self.spec.paradigm, self.keypoint_set,
+                                            codec or (meta.codec if meta else None), codec_args)  # fmt: skip
         self.paradigm = self.spec.paradigm
-        divisor = 32 if self.paradigm == "top-down" else self.head.divisor
+        divisor = self.codec.divisor
         self.divisor = divisor
         self.input_size = scaled_size(parse_input_size(input_size, self.spec.input_size), 1.0, divisor)
-        self.width_follows_image = bool(external and external.width_follows_image)
+        self.codec = self.codec.at_size(self.input_size)
+        if test_scale is None:
+            if external is not None:  # exported / external files: their own fixed or free width
+                test_scale = "height" if external.width_follows_image else "fit"
+            else:
+                test_scale = (meta.test_scale if meta else "") or family_test_scale(self.spec.family)
+        self.test_scale = check_test_scale(test_scale)
         net = None
-        if external is None:
+        if module is not None or model is None:
+            net = module
+        elif external is None:
             overrides = model_overrides or {}
             net = meta.build(**overrides) if meta else self.spec.build(**overrides)
             if weights_path is not None:
@@ -185,6 +200,26 @@ class PoseEstimator:
         self.detector_name = detector.name if isinstance(detector, PoseEstimator) else str(detector)
         self.detector_weights = detector_weights
         self.timer = StageTimer()
+
+    @classmethod
+    def from_module(
+        cls,
+        net: nn.Module | None,
+        meta: ModelMeta,
+        codec: str | None = None,
+        input_size: int | str | Sequence[int] | None = None,
+        flip: bool = False,
+        device: str = "cpu",
+        backend: str | Runner = "torch",
+        **options: object,
+    ) -> PoseEstimator:
+        """An estimator around an in-memory network (a model being trained, or one just loaded),
+        described by ``meta`` (:func:`featherpose.modelfile.training_meta` for a training run, or a
+        weights file's own metadata): the same preprocessing, flip test, decoding, pose score and
+        NMS as for a file. ``net`` may be None when ``backend`` is a ready runner (e.g. one that
+        returns encoded ground truth). ``options``: any other :class:`PoseEstimator` argument."""
+        return cls(net, codec=codec, input_size=input_size, flip=flip, device=device, backend=backend,
+                   meta=meta, **options)  # type: ignore[arg-type]  # fmt: skip
 
     # -- public API ----------------------------------------------------------------------------
     def __call__(
@@ -278,10 +313,17 @@ class PoseEstimator:
         flips = (False, True) if self.flip else (False,)
         return [(s, f) for f in flips for s in self.scales]
 
-    def _run(self, batch: np.ndarray) -> list[np.ndarray]:
-        """The network over a batch in chunks of ``batch_size``; outputs concatenated."""
+    def _run(self, batch: np.ndarray, geometry: Sequence[dict] | None = None) -> list[np.ndarray]:
+        """The network over a batch in chunks of ``batch_size``; outputs concatenated. A runner with
+        ``wants_geometry = True`` (e.g. :class:`featherpose.inference.targets.TargetRunner`) also gets,
+        per batch item, ``{"image": i, "box": j | None, "matrix": image-to-input 2x3, "flip": bool}``."""
+        step = self.batch_size
         with self.timer.stage("net"):
-            parts = [self.runner(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)]
+            if geometry is not None and getattr(self.runner, "wants_geometry", False):
+                parts = [self.runner(batch[i : i + step], geometry[i : i + step])  # type: ignore[call-arg]
+                         for i in range(0, len(batch), step)]  # fmt: skip
+            else:
+                parts = [self.runner(batch[i : i + step]) for i in range(0, len(batch), step)]
         return [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
 
     @staticmethod
@@ -296,9 +338,8 @@ class PoseEstimator:
 
     # -- top-down ------------------------------------------------------------------------------
     def _topdown(self, frames: list[LoadedImage], box_sets: list, return_maps: bool) -> tuple[list, list]:
-        head: HeatmapHead = self.head  # type: ignore[assignment]
         views = self._views()
-        udp = head.codec_name == "udp"
+        udp = self.codec.udp
         counts = [len(b) for b, _ in box_sets]
         total = sum(counts)
         if total == 0:
@@ -313,19 +354,22 @@ class PoseEstimator:
                         crops.append(warp_crops(frame.pixels, m, self.input_size))
             matrices = np.concatenate(mats).reshape(len(views), total, 2, 3)
             batch = self.normalise(np.concatenate(crops))
-        outputs = self._run(batch)
+            geometry = [{"image": i, "box": j, "matrix": matrices[v, start + j], "flip": flip}
+                        for v, (_, flip) in enumerate(views)
+                        for i, start in enumerate(np.cumsum([0, *counts[:-1]])) for j in range(counts[i])]  # fmt: skip
+        outputs = self._run(batch, geometry)
         with self.timer.stage("post"):
-            heatmaps = head.split(outputs)["heatmaps"]
+            heatmaps = self.codec.split(outputs)["heatmaps"]
             h, w = heatmaps.shape[-2:]
             heatmaps = heatmaps.reshape(len(views), total, -1, h, w)
-            codec = head.codec(self.input_size, (h, w))
+            codec = self.codec.at_size(self.input_size, (h, w))
             sx, sy = codec.to_heatmap(np.ones(2, np.float32))
             s_mat = np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0]])
             merged = heatmaps[0].copy()
             for v in range(1, len(views)):
                 hv = heatmaps[v]
                 if views[v][1]:
-                    hv = head.unflip_channels({"heatmaps": hv})["heatmaps"]
+                    hv = codec.unflip({"heatmaps": hv})["heatmaps"]
                 for p in range(total):
                     to_v = compose(s_mat, matrices[v, p], inverse(matrices[0, p]), inverse(s_mat))
                     merged[p] += warp_maps(hv[p], to_v, (h, w))
@@ -372,27 +416,36 @@ class PoseEstimator:
         return [Pose(kps[i], float(conf[i]), tuple(float(v) for v in boxes[i])) for i in range(len(keep))]
 
     # -- bottom-up -----------------------------------------------------------------------------
+    @property
+    def width_follows_image(self) -> bool:
+        """Bottom-up input of a fixed height, the width from each image (``test_scale="height"``)."""
+        return self.test_scale == "height"
+
+    def _bottomup_sizes(self, frames: list[LoadedImage], scale: float = 1.0) -> tuple[list, tuple[int, int]]:
+        """Per image, the input it is scaled into at ``test_scale`` (x ``scale``, multi-scale test),
+        and the batch's common size (their maximum; padding right / bottom)."""
+        base = scaled_size(self.input_size, scale, self.divisor)
+        own = [test_scale_size(f.pixels.shape[:2], base, self.test_scale, self.divisor) for f in frames]
+        return own, (max(s[0] for s in own), max(s[1] for s in own))
+
     def _bottomup_size(self, frames: list[LoadedImage]) -> tuple[int, int]:
-        """The network input: ``input_size``, or (external OpenPose files given a height only) that
-        height with the width of the widest image's aspect ratio."""
-        if not self.width_follows_image:
-            return self.input_size
-        return max((aspect_size(self.input_size[0], f.pixels.shape[:2], self.divisor) for f in frames),
-                   key=lambda s: s[1])  # fmt: skip
+        """The network input of a batch at scale 1 (``input_size`` for ``test_scale="fit"``)."""
+        return self._bottomup_sizes(frames)[1]
 
     def _bottomup(self, frames: list[LoadedImage], return_maps: bool) -> tuple[list, list]:
         views = self._views()
         per_view: list[tuple[dict[str, np.ndarray], np.ndarray, tuple[int, int]]] = []
         for scale, flip in views:
-            size = scaled_size(self._bottomup_size(frames), scale, self.divisor)
+            own, size = self._bottomup_sizes(frames, scale)
             with self.timer.stage("pre"):
-                fitted = [fit_image(f.pixels, size, flip) for f in frames]
+                fitted = [fit_image(f.pixels, o, flip, canvas=size) for f, o in zip(frames, own, strict=True)]
                 batch = self.normalise(np.stack([x for x, _ in fitted]))
-            outputs = self._run(batch)
+            geometry = [{"image": i, "box": None, "matrix": m, "flip": flip} for i, (_, m) in enumerate(fitted)]
+            outputs = self._run(batch, geometry)
             with self.timer.stage("post"):
-                maps = self.head.split(outputs)
+                maps = self.codec.split(outputs)
                 if flip:
-                    maps = self.head.unflip_channels(maps)
+                    maps = self.codec.unflip(maps)
             per_view.append((maps, np.stack([m for _, m in fitted]), size))
         with self.timer.stage("post"):
             base, base_mats, base_size = per_view[0]
@@ -407,7 +460,7 @@ class PoseEstimator:
                         merged[key][i] += warp_maps(arr[i], to_v, (h, w))
             for key in merged:
                 merged[key] /= len(views)
-            decoded = self.head.decode(merged, base_size)
+            decoded = self.codec.decode(merged)
             results, layers = [], []
             for i, (frame, mpp) in enumerate(zip(frames, decoded, strict=True)):
                 results.append(self._bottomup_poses(mpp, base_mats[i], frame))

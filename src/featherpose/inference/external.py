@@ -3,7 +3,7 @@
 Two kinds of file:
 
 * **exported by featherpose** (``featherpose export``): the file carries the model's metadata
-  (:class:`featherpose.export.ExportInfo`: keypoint set, codec, input size, normalisation), so it runs
+  (:class:`featherpose.deploy.files.ExportInfo`: keypoint set, codec, input size, normalisation), so it runs
   exactly like the torch model, with that model's head, codec and keypoint set;
 * **external, OpenPose contract** (e.g. Intel's ``human-pose-estimation-0001``): outputs are K + 1
   heatmaps (background last) and 2 x limbs PAFs of the OpenPose-18 skeleton at stride 8, told apart by
@@ -15,6 +15,9 @@ Two kinds of file:
 With an external OpenPose file and a height-only input size (``--input-size 368``) the network input
 is that height with the width following each image's aspect ratio, padded to the stride, as in the
 OMZ demo and the reference implementation.
+
+Reading and checking the files themselves (``read_info``, ``check_model_file``, ``is_model_file``)
+and their runners live in :mod:`featherpose.deploy`; they are re-exported here (old import path).
 """
 
 from __future__ import annotations
@@ -26,19 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from featherpose.deploy.backends import file_runner, resolve
+from featherpose.deploy.files import MODEL_SUFFIXES, check_model_file, is_model_file, read_info, static_hw  # noqa: F401
+from featherpose.deploy.runners import Runner
 from featherpose.modelfile import ModelMeta
 from featherpose.models import ModelSpec
+from featherpose.preprocess import Normalisation
 from featherpose.skeletons import OPENPOSE18
-
-from .preprocess import Normalisation
-from .runner import Runner
-
-MODEL_SUFFIXES = (".onnx", ".xml")
-
-
-def is_model_file(model: object) -> bool:
-    """Is ``model`` a path to an ONNX / OpenVINO file (rather than a registered model name)?"""
-    return isinstance(model, str | Path) and Path(model).suffix.lower() in MODEL_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -131,91 +128,6 @@ class ExternalModel:
     meta: ModelMeta | None = None  # featherpose exports: the model's metadata (keypoint set, codec, ...)
 
 
-def _static_hw(path: Path) -> tuple[int, int] | None:
-    """The (H, W) of a file's input when both are static, else None."""
-    try:
-        if path.suffix == ".onnx":
-            import onnx
-
-            dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
-            hw = [d.dim_value if d.HasField("dim_value") else 0 for d in dims][2:4]
-        else:
-            import openvino as ov
-
-            shape = ov.Core().read_model(str(path)).inputs[0].get_partial_shape()
-            hw = [d.get_length() if d.is_static else 0 for d in list(shape)[2:4]]
-    except Exception:  # noqa: BLE001  (a shape we cannot read is simply not static)
-        return None
-    return (int(hw[0]), int(hw[1])) if len(hw) == 2 and min(hw) > 0 else None
-
-
-def check_model_file(path: str | Path) -> Path:
-    """``path`` as a model file that can be opened, else a ``ValueError`` of one line naming it:
-    missing, empty, not the format its suffix says, or truncated. ONNX: parsed with ``onnx`` (which
-    reading a file's stored contract needs) and a graph, inputs, outputs and opset present. OpenVINO
-    IR: the XML parsed, its root a ``<net>`` with ``<layers>``, and the ``.bin`` beside it holding every
-    constant's ``offset + size`` bytes."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"model file {path}: not found")
-    if path.stat().st_size == 0:
-        raise ValueError(f"model file {path}: empty file")
-    suffix = path.suffix.lower()
-    if suffix == ".xml":
-        _check_ir(path)
-    elif suffix == ".onnx":
-        _check_onnx(path)
-    return path
-
-
-def _check_onnx(path: Path) -> None:
-    from .backends import has_module, one_line
-
-    if not has_module("onnx"):
-        raise ValueError(f"model file {path}: reading an .onnx file needs the onnx package (pip install onnx)")
-    import onnx
-
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # noqa: BLE001  (protobuf DecodeError and friends)
-        reason = one_line(exc)
-        raise ValueError(f"model file {path}: not a readable ONNX model, corrupt or truncated ({reason})") from None
-    graph = proto.graph
-    missing = [what for what, ok in (("nodes", graph.node), ("inputs", graph.input), ("outputs", graph.output),
-                                     ("opset", proto.opset_import)) if not ok]  # fmt: skip
-    if missing:
-        raise ValueError(f"model file {path}: not a complete ONNX model, corrupt or truncated "
-                         f"(no {', '.join(missing)})")  # fmt: skip
-
-
-def _check_ir(path: Path) -> None:
-    import xml.etree.ElementTree as ET
-
-    weights = path.with_suffix(".bin")
-    if not weights.is_file():
-        raise ValueError(f"model file {path}: its weights {weights.name} are missing")
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise ValueError(f"model file {path}: not a readable OpenVINO IR, corrupt or truncated XML ({exc})") from None
-    if root.tag != "net" or root.find("layers") is None:
-        raise ValueError(f"model file {path}: not an OpenVINO IR (root <{root.tag}>, expected <net> with <layers>)")
-    need = 0
-    for layer in root.iter("layer"):
-        data = layer.find("data")
-        if layer.get("type") != "Const" or data is None or data.get("offset") is None:
-            continue
-        try:
-            need = max(need, int(data.get("offset", "")) + int(data.get("size", "")))
-        except ValueError:
-            name = layer.get("name")
-            raise ValueError(f"model file {path}: layer {name!r} has a bad weights offset / size") from None
-    size = weights.stat().st_size
-    if size < need:
-        raise ValueError(f"model file {path}: its weights {weights.name} are truncated ({size} bytes, the graph reads "
-                         f"{need})")  # fmt: skip
-
-
 def load_external(
     path: str | Path,
     backend: str = "auto",
@@ -226,10 +138,6 @@ def load_external(
     threads: int | None = None,
 ) -> ExternalModel:
     """Open an exported or external model file (see the module docstring)."""
-    from featherpose.export import read_info
-
-    from .backends import file_runner, resolve
-
     path = check_model_file(path)
     backend, precision = resolve(backend, precision, device, model_file=path)
     if backend == "torch":
@@ -240,7 +148,7 @@ def load_external(
         meta = info.meta
         return ExternalModel(path, meta.spec, meta.normalisation, runner, backend, precision, False, meta)
     c = ExternalContract.parse(contract)
-    default = c.input_size or _static_hw(path) or (368, 368)
+    default = c.input_size or static_hw(path) or (368, 368)
     spec = ModelSpec(
         name=str(path), family="openpose", paradigm="bottom-up", keypoints=OPENPOSE18.name,
         input_size=tuple(default), builder=lambda **_: None, paper=f"external model file {path.name}",
