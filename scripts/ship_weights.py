@@ -10,6 +10,7 @@ Values that parse as JSON (numbers, lists) are stored as such, the rest as strin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -34,6 +35,11 @@ def main() -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--data-root", help="where the recipe's annotation files are (to read the keypoint set)")
     ap.add_argument("--provenance", nargs="*", default=[], metavar="KEY=VALUE")
+    ap.add_argument(
+        "--test-scale",
+        choices=("fit", "short_side", "height"),
+        help="bottom-up test scale the file asks for (default: the family's; docs/evaluation.md)",
+    )
     args = ap.parse_args()
     cfg = load_config(args.recipe, args.data_root)
     kset = dataset_keypoint_set(cfg)
@@ -44,6 +50,8 @@ def main() -> int:
     extra = dict(kv.split("=", 1) for kv in args.provenance)
     values = {k: parse_value(v) for k, v in extra.items()}
     meta = meta.with_provenance(recipe=str(args.recipe), data_root="", **values)
+    if args.test_scale:
+        meta = dataclasses.replace(meta, test_scale=args.test_scale)
     ship_weights(net.eval(), args.out, meta)
     size = args.out.stat().st_size / 1e6
     print(f"{args.out}: {size:.2f} MB, {meta.model}, {meta.keypoint_set.num_keypoints} keypoints, "

@@ -133,9 +133,7 @@ def check_test_scale(rule: str) -> str:
     return rule
 
 
-def test_scale_size(
-    image_hw: Sequence[int], input_size: Sequence[int], rule: str, divisor: int
-) -> tuple[int, int]:
+def test_scale_size(image_hw: Sequence[int], input_size: Sequence[int], rule: str, divisor: int) -> tuple[int, int]:
     """The bottom-up network input (H, W) for one image of ``image_hw`` under ``rule``: ``fit`` ->
     ``input_size``; ``short_side`` -> the short side = min(``input_size``), ``height`` -> the height
     = ``input_size[0]``, the other side following the image's aspect ratio; both rounded up to

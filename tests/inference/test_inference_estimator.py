@@ -78,7 +78,7 @@ def test_top_down_boxes_from_bottom_up_detector(coco_mini, top_down_model, ae_mo
     """No boxes: a bottom-up detector's poses give them (its decoder output is fixed here)."""
     from featherpose.codecs import MultiPersonPoses
 
-    detector = PoseEstimator(ae_model, backend="torch", input_size=128)
+    detector = PoseEstimator(ae_model, backend="torch", input_size=128, test_scale="fit")
     kps = np.array([[[30 + 3 * k, 20 + 5 * k] for k in range(17)]], np.float32)  # network-input frame
     found = MultiPersonPoses(kps, np.full((1, 17), 0.9, np.float32), np.array([0.9], np.float32))
     monkeypatch.setattr(detector.codec, "decode", lambda maps: [found] * len(maps["heatmaps"]))

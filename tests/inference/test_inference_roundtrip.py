@@ -133,6 +133,17 @@ def _fit(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarr
     return out, m
 
 
+def _rule_size(image_hw: tuple[int, int], rule: str, size: tuple[int, int], divisor: int) -> tuple[int, int]:
+    """Independent re-statement of the bottom-up test scale: ``fit`` keeps the square input; the
+    short side (``short_side``) or the height (``height``) becomes the input size, the other side
+    follows the image, both rounded up to the stride."""
+    if rule == "fit":
+        return size
+    h, w = image_hw
+    f = size[0] / h if rule == "height" else min(size) / min(h, w)
+    return tuple(int(np.ceil(round(v * f) / divisor) * divisor) for v in (h, w))  # type: ignore[return-value]
+
+
 def _mirror(img: np.ndarray, m: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     m2 = m.copy()
     m2[0] = -m[0]
@@ -151,11 +162,12 @@ def _check_bottom_up(poses, people, tol) -> float:
     return worst
 
 
+@pytest.mark.parametrize("test_scale", ["fit", "short_side"])
 @pytest.mark.parametrize("flip", [False, True])
-def test_bottom_up_ae_ground_truth_roundtrip(val_people, ae_model, flip):
+def test_bottom_up_ae_ground_truth_roundtrip(val_people, ae_model, flip, test_scale):
     path, people = _people(val_people, "000000397133.jpg")
     image = cv2.imread(str(path))
-    size = (256, 256)
+    size = _rule_size(image.shape[:2], test_scale, (256, 256), 32)
     codec = AssociativeEmbeddingCodec(size, strides=(4, 2), sigma=2.0)
     runner = PerfectRunner()
     inp, m = _fit(image, size)
@@ -167,17 +179,19 @@ def test_bottom_up_ae_ground_truth_roundtrip(val_people, ae_model, flip):
         enc = codec.encode(kps)
         tags = codec.render_tags(kps)
         runner.add(x, [np.concatenate([enc["heatmaps"][0], tags]), enc["heatmaps"][1]])
-    est = PoseEstimator(ae_model, backend=runner, input_size=size, flip=flip)
+    est = PoseEstimator(ae_model, backend=runner, input_size=(256, 256), flip=flip, test_scale=test_scale)
     poses = est(path)
+    assert runner.seen == (2 if flip else 1)
     worst = _check_bottom_up(poses, people, tol=3.0)
-    print(f"bottom-up AE flip={flip}: worst keypoint error {worst:.3f} px")
+    print(f"bottom-up AE flip={flip} {test_scale} {size}: worst keypoint error {worst:.3f} px")
 
 
+@pytest.mark.parametrize("test_scale", ["fit", "height"])
 @pytest.mark.parametrize("flip", [False, True])
-def test_bottom_up_openpose_ground_truth_roundtrip(val_people, flip):
+def test_bottom_up_openpose_ground_truth_roundtrip(val_people, flip, test_scale):
     path, people = _people(val_people, "000000397133.jpg")
     image = cv2.imread(str(path))
-    size = (256, 256)
+    size = _rule_size(image.shape[:2], test_scale, (256, 256), 8)
     codec = OpenPoseCodec(size, stride=8, sigma=7.0, paf_width=1.0)
     runner = PerfectRunner()
     inp, m = _fit(image, size)
@@ -188,8 +202,9 @@ def test_bottom_up_openpose_ground_truth_roundtrip(val_people, flip):
             kps = kps[:, OPENPOSE18.flip_index]
         enc = codec.encode(kps)
         runner.add(x, [enc["heatmaps"], enc["pafs"]])
-    est = PoseEstimator("lw_openpose", backend=runner, input_size=size, flip=flip)
+    est = PoseEstimator("lw_openpose", backend=runner, input_size=(256, 256), flip=flip, test_scale=test_scale)
     poses = est(path)
+    assert runner.seen == (2 if flip else 1)
     assert all(p.keypoints.shape == (17, 3) for p in poses)  # converted back to COCO-17
     worst = _check_bottom_up(poses, people, tol=4.0)
-    print(f"bottom-up OpenPose flip={flip}: worst keypoint error {worst:.3f} px")
+    print(f"bottom-up OpenPose flip={flip} {test_scale} {size}: worst keypoint error {worst:.3f} px")

@@ -53,7 +53,7 @@ class TargetRunner:
     def __call__(self, batch: np.ndarray, geometry: Sequence[dict] | None = None) -> list[np.ndarray]:
         if geometry is None:
             raise ValueError("TargetRunner needs the estimator's geometry (PoseEstimator passes it)")
-        codec: Codec = self.codec  # type: ignore[assignment]
+        codec: Codec = self.codec.at_size(tuple(batch.shape[-2:]))  # type: ignore[attr-defined]  # any test scale
         outs: list[list[np.ndarray]] = []
         for g in geometry:
             kps = self.keypoints[g["image"]]
@@ -86,6 +86,7 @@ def codec_estimator(codec: object, keypoint_set: KeypointSet, flip: bool = False
     kset = codec.keypoint_set or keypoint_set
     size = tuple(codec.input_size)
     meta = ModelMeta.for_model(stand_in(codec), input_size=size, keypoint_set=kset)  # type: ignore[arg-type]
+    options.setdefault("test_scale", "fit")  # the codec's own fixed input size (what the runner renders at)
     est = PoseEstimator.from_module(None, meta, flip=flip, backend=TargetRunner(codec, keypoint_set), **options)
     est.codec = codec
     est.divisor = codec.divisor
