@@ -125,3 +125,26 @@ def test_default_pipeline_is_what_a_name_alone_gives(photo):
     assert est.weights == pretrained.shipped(pretrained.DEFAULT_MODEL)
     assert est.detector.name == pretrained.DEFAULT_DETECTOR
     assert est.detector.weights == pretrained.shipped(pretrained.DEFAULT_DETECTOR)
+
+
+@pytest.mark.parametrize(("model", "tag"), SHIPPED)
+def test_shipped_weights_export_to_the_same_poses(model, tag, photo, tmp_path):
+    """Trained (peaked) maps: the ONNX export of a shipped file gives the torch poses within 1e-3 px."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from featherpose.cli import main
+
+    onnx_file = tmp_path / f"{model}.onnx"
+    assert main(["export", "--model", str(pretrained.shipped(model, tag)), "--format", "onnx", "--out",
+                 str(onnx_file)]) == 0  # fmt: skip
+    torch_est = PoseEstimator(model, weights=tag, backend="torch")
+    onnx_est = PoseEstimator(str(onnx_file), backend="onnxruntime")
+    boxes = None
+    if torch_est.paradigm == "top-down":  # the same boxes for both: the detector's
+        boxes = np.array([p.box for p in torch_est.detector(photo) if min(p.box[2:]) > 1])
+    a, b = torch_est(photo, boxes=boxes), onnx_est(photo, boxes=boxes)
+    assert len(a) == len(b) >= 1
+    for pa, pb in zip(a, b, strict=True):
+        found = (pa.keypoints[:, 2] > 0) & (pb.keypoints[:, 2] > 0)
+        assert np.abs(pa.keypoints[found, :2] - pb.keypoints[found, :2]).max() <= 1e-3
+        assert abs(pa.score - pb.score) <= 1e-4

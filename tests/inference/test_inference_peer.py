@@ -56,7 +56,10 @@ def test_trained_openpose_through_the_pipeline(coco_mini, omz_runner, flip=True)
     data = json.loads(ann.read_text())
     with_people = sorted({a["image_id"] for a in data["annotations"] if a["num_keypoints"] > 0})
     files = [coco_mini / "val2017" / f"{i:012d}.jpg" for i in with_people]
-    est = PoseEstimator("lw_openpose", backend=omz_runner, input_size=SIZE, flip=flip, batch_size=8)
+    # the IR has a fixed input shape: fit every image into it (the family's default, "height", lets
+    # the width follow the image)
+    est = PoseEstimator("lw_openpose", backend=omz_runner, input_size=SIZE, flip=flip, batch_size=8,
+                        test_scale="fit")  # fmt: skip
     results = []
     for path, poses in zip(files, est.predict_batch(files), strict=True):
         results += [p.to_coco(image_id_from_name(path)) for p in poses]

@@ -1,5 +1,11 @@
 """``PoseEstimator``: a registered model + weights -> poses in image pixels, for any input image.
 
+A thin facade over four parts, each in its own module (see docs/architecture.md, "Inference
+parts"): :class:`~.predictor.Predictor` (the network over batches; normalisation, input size,
+divisor, test scale), :class:`~.box_source.BoxSource` (top-down person boxes),
+:class:`~.tta.TestTimeAugmentation` (views and the merge of their maps) and
+:class:`~.pose_filter.PoseFilter` (pose score, NMS, minimum score, back to original pixels).
+
 Pipeline (each stage timed in ``estimator.timer``: pre / net / post, plus detect):
 
 * top-down: person boxes (``boxes=``, a COCO detection-results file, or the poses of a bottom-up
@@ -13,6 +19,7 @@ Pipeline (each stage timed in ``estimator.timer``: pre / net / post, plus detect
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,34 +31,51 @@ from featherpose import pretrained
 from featherpose.codecs import Codec, codec_for_model
 from featherpose.deploy.runners import Runner, make_runner
 from featherpose.engine.checkpoint import is_weights_file, load_weights, require_meta, resolve_weights, weights_meta
-from featherpose.io import MAX_PIXELS, ImageInput, InputError, LoadedImage, open_image
+from featherpose.io import MAX_PIXELS, ImageInput, LoadedImage, open_image
 from featherpose.modelfile import ModelMeta
 from featherpose.models import get_spec, list_models
-from featherpose.nms import oks_nms, parallel_oks_nms, pose_score, soft_oks_nms
 from featherpose.preprocess import (
     Normalisation,
     check_test_scale,
-    crop_matrices,
     family_test_scale,
     fit_image,
     parse_input_size,
     scaled_size,
-    test_scale_size,
-    warp_crops,
 )
-from featherpose.skeletons import COCO17, openpose_to_coco
+from featherpose.skeletons import COCO17
 
-from .boxes import as_boxes, image_id_from_name, load_detections
+from .box_source import BoxSource
+from .boxes import load_detections
 from .external import is_model_file, load_external
-from .maps import MapLayer, compose, inverse, pixel_scale, warp_maps
-from .pose import Pose, box_from_keypoints
+from .maps import MapLayer, compose, inverse, pixel_scale
+from .pose import Pose
+from .pose_filter import NMS_METHODS, NmsOptions, PoseFilter, apply_affine
+from .predictor import Predictor
 from .timing import StageTimer
+from .tta import TestTimeAugmentation
 
-NMS_METHODS = ("parallel", "oks", "soft", "none")
+__all__ = ["NMS_METHODS", "NmsOptions", "PoseEstimator"]
 
 
-def _apply(points: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return points @ np.asarray(m)[:, :2].T + np.asarray(m)[:, 2]
+class _Part:
+    """A facade attribute that lives in one of its parts (``part``), read and set through the facade
+    (a frozen part is replaced by a changed copy)."""
+
+    def __init__(self, part: str, attr: str | None = None) -> None:
+        self.part, self.attr = part, attr
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = self.attr or name
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        return self if obj is None else getattr(getattr(obj, self.part), self.attr)  # type: ignore[arg-type]
+
+    def __set__(self, obj: object, value: object) -> None:
+        part = getattr(obj, self.part)
+        if dataclasses.is_dataclass(part) and type(part).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            setattr(obj, self.part, dataclasses.replace(part, **{self.attr: value}))  # type: ignore[misc]
+        else:
+            setattr(part, self.attr, value)  # type: ignore[arg-type]
 
 
 class PoseEstimator:
@@ -90,6 +114,19 @@ class PoseEstimator:
     pixel coordinates; ``predict_batch`` for many images at once.
     """
 
+    # attributes kept in the parts (see the module docstring)
+    runner = _Part("predictor")
+    normalise = _Part("predictor")
+    input_size = _Part("predictor")
+    divisor = _Part("predictor")
+    test_scale = _Part("predictor")
+    batch_size = _Part("predictor")
+    detections = _Part("box_source")
+    det_score_thr = _Part("box_source")
+    flip = _Part("tta")
+    scales = _Part("tta")
+    min_score = _Part("pose_filter")
+
     def __init__(
         self,
         model: str | Path | nn.Module | None,
@@ -102,7 +139,7 @@ class PoseEstimator:
         flip: bool = False,
         scales: Sequence[float] = (1.0,),
         codec: str | None = None,
-        nms: str = "parallel",
+        nms: str | NmsOptions = "parallel",
         nms_threshold: float | None = None,
         kpt_thr: float = 0.1,
         min_score: float = 0.0,
@@ -118,10 +155,11 @@ class PoseEstimator:
         model_overrides: dict | None = None,
         meta: ModelMeta | None = None,
     ) -> None:
-        if nms not in NMS_METHODS:
-            raise ValueError(f"nms must be one of {NMS_METHODS}, got {nms!r}")
-        if not scales or min(scales) <= 0:
-            raise ValueError(f"scales must be positive numbers, got {scales!r}")
+        if isinstance(nms, NmsOptions) and nms_threshold is not None:
+            raise ValueError("give the NMS threshold in NmsOptions, not as nms_threshold")
+        nms_options = nms if isinstance(nms, NmsOptions) else NmsOptions(nms, nms_threshold)
+        self.tta = TestTimeAugmentation(tuple(scales), flip)
+        self.timer = StageTimer()
         external, weights_path = None, None
         module: nn.Module | None = None
         if meta is not None and not isinstance(model, str | Path):  # an in-memory network (from_module)
@@ -156,16 +194,16 @@ class PoseEstimator:
         self.codec: Codec = codec_for_model(self.spec.family, self.spec.paradigm, self.keypoint_set,
                                             codec or (meta.codec if meta else None), codec_args)  # fmt: skip
         self.paradigm = self.spec.paradigm
-        divisor = self.codec.divisor
-        self.divisor = divisor
-        self.input_size = scaled_size(parse_input_size(input_size, self.spec.input_size), 1.0, divisor)
-        self.codec = self.codec.at_size(self.input_size)
+        size = scaled_size(parse_input_size(input_size, self.spec.input_size), 1.0, self.codec.divisor)
+        self.codec = self.codec.at_size(size)
         if test_scale is None:
-            if external is not None:  # exported / external files: their own fixed or free width
+            if external is not None and external.meta is not None and external.dynamic_spatial:
+                # a featherpose export of a bottom-up model: the same rule as the torch model it came from
+                test_scale = external.meta.test_scale or family_test_scale(self.spec.family)
+            elif external is not None:  # fixed-size exports and external files: their own fixed or free width
                 test_scale = "height" if external.width_follows_image else "fit"
             else:
                 test_scale = (meta.test_scale if meta else "") or family_test_scale(self.spec.family)
-        self.test_scale = check_test_scale(test_scale)
         net = None
         if module is not None or model is None:
             net = module
@@ -180,26 +218,45 @@ class PoseEstimator:
         self.weights = weights_path
         self.model = net
         if external is not None:
-            self.normalise = external.normalisation
+            normalise = external.normalisation
         else:
-            self.normalise = meta.normalisation if meta else Normalisation.for_model(net)
-        self.runner = external.runner if external else make_runner(
-            backend, net, device=device, input_size=self.input_size, precision=precision, name=self.spec.name
+            normalise = meta.normalisation if meta else Normalisation.for_model(net)
+        runner = external.runner if external else make_runner(
+            backend, net, device=device, input_size=size, precision=precision, name=self.spec.name
         )  # fmt: skip
+        self.predictor = Predictor(runner, normalise, size, self.codec.divisor, check_test_scale(test_scale),
+                                   batch_size, self.timer)  # fmt: skip
         self.device = device
         self.backend = backend if isinstance(backend, str) else "auto"  # the detector's backend
         self.precision = precision
-        self.flip, self.scales = bool(flip), tuple(float(s) for s in scales)
-        self.nms, self.nms_threshold = nms, nms_threshold
-        self.kpt_thr, self.min_score = kpt_thr, min_score
-        self.box_padding, self.det_score_thr = box_padding, det_score_thr
-        self.batch_size = max(1, int(batch_size))
+        self.box_padding = box_padding
         self.color, self.max_pixels = color, max_pixels
-        self.detections = load_detections(boxes_file, det_score_thr) if boxes_file is not None else None
+        detections = load_detections(boxes_file, det_score_thr) if boxes_file is not None else None
+        self.box_source = BoxSource(detections, self._detect, det_score_thr, kpt_thr, self.timer)
+        self.pose_filter = PoseFilter(self.keypoint_set, nms_options, kpt_thr, min_score)
         self._detector = detector if isinstance(detector, PoseEstimator) else None
         self.detector_name = detector.name if isinstance(detector, PoseEstimator) else str(detector)
         self.detector_weights = detector_weights
-        self.timer = StageTimer()
+
+    @property
+    def kpt_thr(self) -> float:
+        """The keypoint score a keypoint counts from (pose score, detector boxes)."""
+        return self.pose_filter.kpt_thr
+
+    @kpt_thr.setter
+    def kpt_thr(self, value: float) -> None:
+        self.pose_filter = dataclasses.replace(self.pose_filter, kpt_thr=value)
+        self.box_source.kpt_thr = value
+
+    @property
+    def nms(self) -> str:
+        """The top-down pose NMS method (:data:`NMS_METHODS`)."""
+        return self.pose_filter.nms.method
+
+    @property
+    def nms_threshold(self) -> float | None:
+        """The OKS threshold of ``parallel`` / ``oks`` NMS (None: 0.9)."""
+        return self.pose_filter.nms.threshold
 
     @classmethod
     def from_module(
@@ -245,11 +302,18 @@ class PoseEstimator:
         with self.timer.stage("pre"):
             frames = [open_image(im, self.color, self.max_pixels) for im in images]
         if self.paradigm == "top-down":
-            box_sets = [self._boxes_for(frames[i], images[i], i, boxes, image_ids) for i in range(len(frames))]
+            box_sets = [self.box_source(f, im, None if boxes is None else boxes[i],
+                                        None if image_ids is None else image_ids[i])
+                        for i, (f, im) in enumerate(zip(frames, images, strict=True))]  # fmt: skip
             poses, maps = self._topdown(frames, box_sets, return_maps)
         else:
             poses, maps = self._bottomup(frames, return_maps)
         return (poses, maps) if return_maps else poses
+
+    @property
+    def width_follows_image(self) -> bool:
+        """Bottom-up input of a fixed height, the width from each image (``test_scale="height"``)."""
+        return self.predictor.width_follows_image
 
     @property
     def detector(self) -> PoseEstimator:
@@ -271,215 +335,61 @@ class PoseEstimator:
             raise ValueError(f"detector {self._detector.name!r} is not a bottom-up model")
         return self._detector
 
-    # -- boxes ---------------------------------------------------------------------------------
-    def _boxes_for(
-        self, frame: LoadedImage, image: object, i: int, boxes: Sequence[object] | None, ids: Sequence | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if boxes is not None and boxes[i] is not None:
-            b, s = as_boxes(boxes[i], frame.source)
-        elif self.detections is not None:
-            image_id = ids[i] if ids is not None and ids[i] is not None else None
-            if image_id is None and isinstance(image, str | Path):
-                image_id = image_id_from_name(image)
-            if image_id is None:
-                raise InputError(frame.source, "no image id to look its boxes up in the boxes file (pass image_id)")
-            b, s = self.detections.get(int(image_id), (np.zeros((0, 4)), np.zeros(0)))
-        else:
-            with self.timer.stage("detect"):
-                b, s = self._detect(frame)
-            return b, s  # already in the decoded frame
-        fx, fy = frame.scale
-        if frame.reduced and len(b):  # original pixels -> decoded (reduced) pixels
-            b = b.copy()
-            b[:, 0], b[:, 1] = (b[:, 0] + 0.5) / fx - 0.5, (b[:, 1] + 0.5) / fy - 0.5
-            b[:, 2], b[:, 3] = b[:, 2] / fx, b[:, 3] / fy
-        return b, s
-
-    def _detect(self, frame: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
-        """Person boxes from the detector's poses (keypoint extent grown by 10% a side); the whole
-        image when it finds nobody."""
-        decoded = LoadedImage(frame.pixels, frame.source)  # stay in the decoded frame
-        found = self.detector.predict_batch([decoded])[0]
-        found = [p for p in found if p.score > self.det_score_thr]
-        if not found:
-            h, w = frame.pixels.shape[:2]
-            return np.array([[0.0, 0.0, float(w), float(h)]]), np.ones(1)
-        boxes = np.array([box_from_keypoints(p.keypoints, self.kpt_thr, pad=0.1) for p in found])
-        boxes[:, 2:] = np.maximum(boxes[:, 2:], 1.0)
-        return boxes, np.array([p.score for p in found])
-
-    # -- shared --------------------------------------------------------------------------------
-    def _views(self) -> list[tuple[float, bool]]:
-        flips = (False, True) if self.flip else (False,)
-        return [(s, f) for f in flips for s in self.scales]
-
-    def _run(self, batch: np.ndarray, geometry: Sequence[dict] | None = None) -> list[np.ndarray]:
-        """The network over a batch in chunks of ``batch_size``; outputs concatenated. A runner with
-        ``wants_geometry = True`` (e.g. :class:`featherpose.inference.targets.TargetRunner`) also gets,
-        per batch item, ``{"image": i, "box": j | None, "matrix": image-to-input 2x3, "flip": bool}``."""
-        step = self.batch_size
-        with self.timer.stage("net"):
-            if geometry is not None and getattr(self.runner, "wants_geometry", False):
-                parts = [self.runner(batch[i : i + step], geometry[i : i + step])  # type: ignore[call-arg]
-                         for i in range(0, len(batch), step)]  # fmt: skip
-            else:
-                parts = [self.runner(batch[i : i + step]) for i in range(0, len(batch), step)]
-        return [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
-
-    @staticmethod
-    def _to_original(kps: np.ndarray, boxes: np.ndarray, frame: LoadedImage) -> None:
-        """In place: decoded-frame keypoints / boxes -> original image pixels."""
-        if not frame.reduced:
-            return
-        fx, fy = frame.scale
-        kps[..., 0], kps[..., 1] = (kps[..., 0] + 0.5) * fx - 0.5, (kps[..., 1] + 0.5) * fy - 0.5
-        boxes[:, 0], boxes[:, 1] = (boxes[:, 0] + 0.5) * fx - 0.5, (boxes[:, 1] + 0.5) * fy - 0.5
-        boxes[:, 2], boxes[:, 3] = boxes[:, 2] * fx, boxes[:, 3] * fy
+    def _detect(self, frame: LoadedImage) -> list[Pose]:
+        return self.detector.predict_batch([frame])[0]  # type: ignore[return-value]
 
     # -- top-down ------------------------------------------------------------------------------
     def _topdown(self, frames: list[LoadedImage], box_sets: list, return_maps: bool) -> tuple[list, list]:
-        views = self._views()
-        udp = self.codec.udp
         counts = [len(b) for b, _ in box_sets]
-        total = sum(counts)
-        if total == 0:
+        if sum(counts) == 0:
             return [[] for _ in frames], [[] for _ in frames]
         with self.timer.stage("pre"):
-            mats, crops = [], []
-            for scale, flip in views:
-                for frame, (b, _) in zip(frames, box_sets, strict=True):
-                    if len(b):
-                        m = crop_matrices(b, self.input_size, scale, flip, udp, self.box_padding)
-                        mats.append(m)
-                        crops.append(warp_crops(frame.pixels, m, self.input_size))
-            matrices = np.concatenate(mats).reshape(len(views), total, 2, 3)
-            batch = self.normalise(np.concatenate(crops))
-            geometry = [{"image": i, "box": j, "matrix": matrices[v, start + j], "flip": flip}
-                        for v, (_, flip) in enumerate(views)
-                        for i, start in enumerate(np.cumsum([0, *counts[:-1]])) for j in range(counts[i])]  # fmt: skip
-        outputs = self._run(batch, geometry)
+            matrices, crops, geometry = self.tta.topdown_crops(frames, box_sets, self.input_size, self.codec.udp,
+                                                               self.box_padding)  # fmt: skip
+        outputs = self.predictor(crops, geometry)
         with self.timer.stage("post"):
             heatmaps = self.codec.split(outputs)["heatmaps"]
-            h, w = heatmaps.shape[-2:]
-            heatmaps = heatmaps.reshape(len(views), total, -1, h, w)
-            codec = self.codec.at_size(self.input_size, (h, w))
-            sx, sy = codec.to_heatmap(np.ones(2, np.float32))
-            s_mat = np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0]])
-            merged = heatmaps[0].copy()
-            for v in range(1, len(views)):
-                hv = heatmaps[v]
-                if views[v][1]:
-                    hv = codec.unflip({"heatmaps": hv})["heatmaps"]
-                for p in range(total):
-                    to_v = compose(s_mat, matrices[v, p], inverse(matrices[0, p]), inverse(s_mat))
-                    merged[p] += warp_maps(hv[p], to_v, (h, w))
-            merged /= len(views)
+            codec = self.codec.at_size(self.input_size, heatmaps.shape[-2:])
+            merged, s_mat = self.tta.merge_topdown(codec, heatmaps, matrices)
             xy, scores = codec.decode(merged)
-            for p in range(total):
-                xy[p] = _apply(xy[p], inverse(matrices[0, p]))
+            for p in range(len(xy)):
+                xy[p] = apply_affine(xy[p], inverse(matrices[0, p]))
             results, layers, start = [], [], 0
             for frame, (b, s), n in zip(frames, box_sets, counts, strict=True):
                 sl = slice(start, start + n)
-                results.append(self._score_and_suppress(xy[sl], scores[sl], b, s, frame))
+                results.append(self.pose_filter.topdown(xy[sl], scores[sl], b, s, frame))
                 if return_maps:
                     layers.append([MapLayer("heatmaps", merged[p], compose(s_mat, matrices[0, p]))
                                    for p in range(sl.start, sl.stop)])  # fmt: skip
                 start += n
         return results, layers
 
-    def _score_and_suppress(
-        self, xy: np.ndarray, scores: np.ndarray, boxes: np.ndarray, box_scores: np.ndarray, frame: LoadedImage
-    ) -> list[Pose]:
-        kps = np.concatenate([xy, scores[..., None]], -1).astype(np.float32)
-        areas = boxes[:, 2] * boxes[:, 3]
-        sigmas = self.keypoint_set.sigmas
-        method = self.nms if sigmas is not None else "none"
-        if method == "parallel":
-            oks_thr = self.nms_threshold or 0.9
-            keep, conf = parallel_oks_nms(
-                kps, box_scores, areas, np.asarray(sigmas), self.kpt_thr, self.min_score, oks_thr=oks_thr
-            )
-        else:
-            conf_all = pose_score(scores, box_scores, self.kpt_thr)
-            if method == "oks":
-                keep = oks_nms(kps, conf_all, areas, np.asarray(sigmas), self.nms_threshold or 0.9)
-                conf = conf_all[keep]
-            elif method == "soft":
-                keep, conf = soft_oks_nms(kps, conf_all, areas, np.asarray(sigmas), score_thr=self.min_score)
-            else:
-                keep = np.argsort(-conf_all, kind="stable")
-                conf = conf_all[keep]
-            sel = conf >= self.min_score
-            keep, conf = keep[sel], conf[sel]
-        kps, boxes = kps[keep], boxes[keep].copy()
-        self._to_original(kps, boxes, frame)
-        return [Pose(kps[i], float(conf[i]), tuple(float(v) for v in boxes[i])) for i in range(len(keep))]
-
     # -- bottom-up -----------------------------------------------------------------------------
-    @property
-    def width_follows_image(self) -> bool:
-        """Bottom-up input of a fixed height, the width from each image (``test_scale="height"``)."""
-        return self.test_scale == "height"
-
-    def _bottomup_sizes(self, frames: list[LoadedImage], scale: float = 1.0) -> tuple[list, tuple[int, int]]:
-        """Per image, the input it is scaled into at ``test_scale`` (x ``scale``, multi-scale test),
-        and the batch's common size (their maximum; padding right / bottom)."""
-        base = scaled_size(self.input_size, scale, self.divisor)
-        own = [test_scale_size(f.pixels.shape[:2], base, self.test_scale, self.divisor) for f in frames]
-        return own, (max(s[0] for s in own), max(s[1] for s in own))
-
     def _bottomup_size(self, frames: list[LoadedImage]) -> tuple[int, int]:
         """The network input of a batch at scale 1 (``input_size`` for ``test_scale="fit"``)."""
-        return self._bottomup_sizes(frames)[1]
+        return self.predictor.image_sizes([f.pixels.shape for f in frames])[1]
 
     def _bottomup(self, frames: list[LoadedImage], return_maps: bool) -> tuple[list, list]:
-        views = self._views()
-        per_view: list[tuple[dict[str, np.ndarray], np.ndarray, tuple[int, int]]] = []
-        for scale, flip in views:
-            own, size = self._bottomup_sizes(frames, scale)
+        per_view = []
+        for scale, flip in self.tta.views:
+            own, size = self.predictor.image_sizes([f.pixels.shape for f in frames], scale)
             with self.timer.stage("pre"):
                 fitted = [fit_image(f.pixels, o, flip, canvas=size) for f, o in zip(frames, own, strict=True)]
-                batch = self.normalise(np.stack([x for x, _ in fitted]))
             geometry = [{"image": i, "box": None, "matrix": m, "flip": flip} for i, (_, m) in enumerate(fitted)]
-            outputs = self._run(batch, geometry)
+            outputs = self.predictor(np.stack([x for x, _ in fitted]), geometry)
             with self.timer.stage("post"):
                 maps = self.codec.split(outputs)
-                if flip:
-                    maps = self.codec.unflip(maps)
+                maps = self.codec.unflip(maps) if flip else maps
             per_view.append((maps, np.stack([m for _, m in fitted]), size))
         with self.timer.stage("post"):
-            base, base_mats, base_size = per_view[0]
-            merged = {k: v.copy() for k, v in base.items()}
-            for maps, mats, size in per_view[1:]:
-                for key, arr in maps.items():
-                    h, w = base[key].shape[-2:]
-                    t0 = pixel_scale(w / base_size[1], h / base_size[0])
-                    tv = pixel_scale(arr.shape[-1] / size[1], arr.shape[-2] / size[0])
-                    for i in range(len(frames)):
-                        to_v = compose(tv, mats[i], inverse(base_mats[i]), inverse(t0))
-                        merged[key][i] += warp_maps(arr[i], to_v, (h, w))
-            for key in merged:
-                merged[key] /= len(views)
-            decoded = self.codec.decode(merged)
+            merged = self.tta.merge_bottomup(per_view)
+            _, base_mats, base_size = per_view[0]
             results, layers = [], []
-            for i, (frame, mpp) in enumerate(zip(frames, decoded, strict=True)):
-                results.append(self._bottomup_poses(mpp, base_mats[i], frame))
+            for i, (frame, found) in enumerate(zip(frames, self.codec.decode(merged), strict=True)):
+                results.append(self.pose_filter.bottomup(found, base_mats[i], frame))
                 if return_maps:
                     layers.append(self._layers(merged, i, base_mats[i], base_size))
         return results, layers
-
-    def _bottomup_poses(self, mpp: object, matrix: np.ndarray, frame: LoadedImage) -> list[Pose]:
-        kps = np.concatenate([mpp.keypoints, mpp.keypoint_scores[..., None]], -1).astype(np.float32)
-        if len(kps):
-            kps[..., :2] = _apply(kps[..., :2], inverse(matrix))
-            kps[kps[..., 2] <= 0, :2] = 0.0
-        if self.keypoint_set.name == "openpose18":
-            kps = openpose_to_coco(kps).astype(np.float32)
-        boxes = np.array([box_from_keypoints(k, 0.0) for k in kps]).reshape(-1, 4)
-        self._to_original(kps, boxes, frame)
-        order = np.argsort(-mpp.scores, kind="stable")
-        return [Pose(kps[i], float(mpp.scores[i]), tuple(float(v) for v in boxes[i]))
-                for i in order if mpp.scores[i] >= self.min_score]  # fmt: skip
 
     def _layers(self, merged: dict[str, np.ndarray], i: int, matrix: np.ndarray, size: tuple[int, int]) -> list:
         """The merged maps of image ``i`` as :class:`MapLayer` (background heatmap dropped)."""

@@ -126,6 +126,7 @@ class ExternalModel:
     precision: str
     width_follows_image: bool  # bottom-up input: fixed height, width from each image's aspect ratio
     meta: ModelMeta | None = None  # featherpose exports: the model's metadata (keypoint set, codec, ...)
+    dynamic_spatial: bool = False  # featherpose exports of bottom-up models take any input size
 
 
 def load_external(
@@ -146,7 +147,8 @@ def load_external(
     runner = file_runner(path, backend, precision, threads)
     if info is not None:  # exported by featherpose: the model's own head, codec and keypoint set
         meta = info.meta
-        return ExternalModel(path, meta.spec, meta.normalisation, runner, backend, precision, False, meta)
+        return ExternalModel(path, meta.spec, meta.normalisation, runner, backend, precision, False, meta,
+                             bool(info.dynamic_spatial))  # fmt: skip
     c = ExternalContract.parse(contract)
     default = c.input_size or static_hw(path) or (368, 368)
     spec = ModelSpec(
