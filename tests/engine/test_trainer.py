@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from tiny_model import TinyNet, register_tiny, tiny_config
 from featherpose.engine.build import StepSchedule
 from featherpose.engine.checkpoint import load_state
 from featherpose.engine.config import config_from_dict
-from featherpose.engine.trainer import StopFlag, train
+from featherpose.engine.trainer import train
 
 
 @pytest.fixture(autouse=True)
@@ -84,12 +84,21 @@ def test_step_schedule_warmup_and_milestones() -> None:
 
 
 def test_sigterm_sets_the_stop_flag_and_handlers_are_restored() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with StopFlag() as flag:
-        assert not flag.set
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert flag.set and flag.signum == signal.SIGTERM
-    assert signal.getsignal(signal.SIGTERM) is before
+    # In a fresh interpreter: native libraries loaded by other tests (OpenVINO, onnxruntime threads) make a
+    # signal sent to the whole pytest process crash it, which says nothing about the trainer.
+    code = """
+import os, signal
+from featherpose.engine.trainer import StopFlag
+before = signal.getsignal(signal.SIGTERM)
+with StopFlag() as flag:
+    assert not flag.set
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert flag.set and flag.signum == signal.SIGTERM
+assert signal.getsignal(signal.SIGTERM) is before
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
 def test_resume_without_state_is_a_clear_error(tmp_path: Path) -> None:
