@@ -239,6 +239,7 @@ def main() -> None:
     ap.add_argument("--settings", default=",".join(SETTINGS), help="loss-curve settings (fp32 is always run)")
     ap.add_argument("--no-curves", action="store_true")
     ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument("--fresh", action="store_true", help="start a new results file instead of merging into --out")
     ap.add_argument("--data-root", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_throughput.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "train_precision.png")
@@ -255,10 +256,24 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, load average {load_start[0]:.2f}\n", flush=True)
 
     from featherpose.engine.build import model_spec
-    from featherpose.engine.config import config_from_dict
-    from featherpose.engine.trainer import resolve_precision
 
-    rows = []
+    # Rows and curves of models not measured in this run are kept from the results file (merge by model and
+    # input), so the two parts can be (re)measured separately; the file is rewritten after every row.
+    old = json.loads(args.out.read_text()) if args.out.is_file() and not args.fresh else {}
+    result = {"torch": torch.__version__, "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+              "settings": {k: {"autocast": v[0], "channels_last": v[1]} for k, v in SETTINGS.items()},
+              "throughput_run": old.get("throughput_run"), "curves_run": old.get("curves_run"),
+              "throughput": old.get("throughput", []), "curves": old.get("curves", [])}  # fmt: skip
+    run_info = {"date": date.today().isoformat(), "threads": args.threads, "quick": args.quick,
+                "load_avg_start": load_start}  # fmt: skip
+
+    def put(section: str, item: dict) -> None:
+        keep = [x for x in result[section] if (x["model"], x["input"]) != (item["model"], item["input"])]
+        result[section] = keep + [item]
+        result[f"{section}_run"] = {**run_info, "load_avg_end": os.getloadavg(), **(
+            {"timed_steps": steps, "warmup_steps": warmup} if section == "throughput" else {"steps": curve_steps})}
+        write(args.out, result)
+
     if not args.no_throughput:
         print("img/s of the best step; speed-up over fp32 of the best steps (median of the per-round ratios)")
         header = ("| model | input | batch | fp32 img/s | bf16 | fp32 channels_last | bf16 channels_last "
@@ -272,14 +287,13 @@ def main() -> None:
                  "input": f"{size[0]}x{size[1]}", "batch": batch}  # fmt: skip
             r.update(step_throughput(cfg, steps, warmup))
             r["data"] = data_throughput(cfg, 8 if args.quick else 32)
-            rows.append(r)
+            put("throughput", r)
             s, q, qm = r["img_s_best"], r["ratio"], r["ratio_median"]
             print(f"| {model} | {r['input']} | {batch} | {s['fp32']:.1f} | "
                   + " | ".join(f"x{q[k]:.2f} (x{qm[k]:.2f})" for k in ("bf16", "fp32_cl", "bf16_cl"))
                   + f" | {r['data']['cold_img_s_per_worker']:.0f} / {r['data']['cached_img_s_per_worker']:.0f} |",
                   flush=True)  # fmt: skip
 
-    curves = []
     if not args.no_curves:
         print(f"\nloss curves, {curve_steps} steps per setting", flush=True)
         for model, recipe, size, batch, lr in CURVES:
@@ -292,7 +306,30 @@ def main() -> None:
             c = {"model": model, "family": model_spec(model).family, "recipe": recipe, "input": f"{size[0]}x{size[1]}",
                  "batch": batch, "lr": cfg.optimizer.lr, "steps": curve_steps}  # fmt: skip
             c.update(loss_curve(cfg, curve_steps, ["fp32", *(k for k in args.settings.split(",") if k != "fp32")]))
-            curves.append(c)
+            put("curves", c)
+    report(result, args.plot if not args.no_curves else None)
+    write(args.out, result)
+    print(f"wrote {args.out}")
+
+
+def write(path: Path, result: dict) -> None:
+    from featherpose.engine.config import config_from_dict
+    from featherpose.engine.trainer import resolve_precision
+
+    result["choice"] = choose(result["throughput"], result["curves"])
+    models = dict.fromkeys([r["model"] for r in result["throughput"]] + [c["model"] for c in result["curves"]])
+    result["cpu_auto_default"] = {}
+    for model in models:  # what the trainer's precision: auto / channels_last: auto pick now
+        p = resolve_precision(config_from_dict({"model": {"name": model}}), "cpu")
+        result["cpu_auto_default"][model] = {"precision": p.name, "channels_last": p.channels_last}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+
+
+def report(result: dict, plot_path: Path | None) -> None:
+    """Print the curve deviations and the per-family choice (of everything in the results file)."""
+    curves = result["curves"]
+    if curves:
         print("\n| model | input | setting | mean abs rel. deviation from fp32 | max | last-sixth mean / fp32 |")
         print("|---|---|---|---|---|---|")
         for c in curves:
@@ -300,29 +337,14 @@ def main() -> None:
                 if name != "fp32":
                     print(f"| {c['model']} | {c['input']} | {name} | {d['mean_abs_rel']:.2%} | {d['max_abs_rel']:.2%} "
                           f"| {d['tail_ratio']:.3f} |")  # fmt: skip
-        if curves:
-            plot(curves, args.plot)
-
-    choice = choose(rows, curves)
+        if plot_path is not None:
+            plot(curves, plot_path)
+    choice = choose(result["throughput"], curves)
     if choice:
         print("\n| family | fastest setting matching fp32 | speed-up over fp32 | settings whose curve matches |")
         print("|---|---|---|---|")
         for family, ch in choice.items():
             print(f"| {family} | {ch['setting']} | x{ch['speedup']:.2f} | {', '.join(ch['matching'])} |")
-    auto = {}
-    for model in sorted({r["model"] for r in rows} | {c["model"] for c in curves}):
-        p = resolve_precision(config_from_dict({"model": {"name": model}}), "cpu")
-        auto[model] = {"precision": p.name, "channels_last": p.channels_last}
-    result = {
-        "date": date.today().isoformat(), "torch": torch.__version__, "threads": args.threads,
-        "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "quick": args.quick,
-        "timed_steps": steps, "warmup_steps": warmup, "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
-        "settings": {k: {"autocast": v[0], "channels_last": v[1]} for k, v in SETTINGS.items()},
-        "throughput": rows, "curves": curves, "choice": choice, "cpu_auto_default": auto,
-    }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

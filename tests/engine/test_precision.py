@@ -17,12 +17,9 @@ from featherpose.engine.trainer import Precision, resolve_precision, train
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> None:
+def _tiny_model(one_thread: None) -> None:
+    """The tiny test model registered, torch single-threaded (the shared ``one_thread`` fixture)."""
     register_tiny()
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _cfg(**overrides: object):
