@@ -4,17 +4,20 @@ Three measurements, all through the trainer's own code (``featherpose.engine.tra
 
 1. **Step throughput** (images/s): ``train_step`` (forward under autocast, loss, backward, optimiser step)
    on one real coco-mini batch per model and input size, in fp32, bf16 autocast, fp32 channels_last and
-   bf16 channels_last. The four settings run interleaved (one step of each per round), so load from
-   other processes hits them alike; compare the ratios to fp32 within one run.
+   bf16 channels_last. The four settings run interleaved (one step of each per round, rotated order), so
+   load from other processes hits them alike; compare the ratios to fp32 within one run.
 2. **Data pipeline** (images/s per worker): the real ``TopDownDataset`` / ``BottomUpDataset`` of each
    row's recipe, cold (decode + augment + encode) and with the image cache warm.
 3. **Loss curves**: ``train()`` for the same steps from the same seed in each setting on coco-mini
    (one small-input recipe per family); the deviation of each curve from fp32's.
 
-Prints tables, writes ``benchmarks/results/train_throughput.json`` and ``docs/train_precision.png``.
+Then, per family, the fastest setting whose curves match fp32 (:func:`matches`): what the trainer's
+``precision: auto`` / ``channels_last: auto`` should pick on this CPU (``trainer.CPU_AUTO``; the JSON
+records both). Prints tables, writes ``benchmarks/results/train_throughput.json`` (merging into it: rows of
+models not measured in this run are kept) and ``docs/train_precision.png``.
 
-    .venv/bin/python benchmarks/train_throughput.py                     # everything, 2 threads (~30 min)
-    .venv/bin/python benchmarks/train_throughput.py --quick --threads 1 --models mobileposenet,ghostpose
+    .venv/bin/python benchmarks/train_throughput.py               # everything, 2 threads (~40 min when quiet)
+    .venv/bin/python benchmarks/train_throughput.py --quick --threads 1 --models mobileposenet,ghostpose  # to /tmp
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import platform
 import statistics
@@ -213,7 +217,7 @@ def plot(curves: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cols = min(4, len(curves))
+    cols = min(4, math.ceil(math.sqrt(len(curves))))
     rows = -(-len(curves) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(max(6.0, 4.0 * cols), 3.1 * rows + 0.4), squeeze=False)
     styles = {"fp32": ("k", "-"), "bf16": ("tab:red", "--"), "fp32_cl": ("tab:blue", ":"),
@@ -233,7 +237,7 @@ def plot(curves: list[dict], path: Path) -> None:
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Training loss per step on CPU, same seed and batches in every setting", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     print(f"wrote {path}")
 
 
@@ -249,9 +253,15 @@ def main() -> None:
     ap.add_argument("--no-throughput", action="store_true")
     ap.add_argument("--fresh", action="store_true", help="start a new results file instead of merging into --out")
     ap.add_argument("--data-root", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_throughput.json")
-    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "train_precision.png")
+    ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/train_throughput.json; "
+                    "with --quick: train_throughput.quick.json in the temporary directory)")
+    ap.add_argument("--plot", type=Path, help="loss-curve plot (default docs/train_precision.png; --quick: temp dir)")
     args = ap.parse_args()
+    scratch = Path(tempfile.gettempdir())  # quick numbers never overwrite the recorded ones
+    args.out = args.out or (scratch / "train_throughput.quick.json" if args.quick else
+                            ROOT / "benchmarks" / "results" / "train_throughput.json")  # fmt: skip
+    args.plot = args.plot or (scratch / "train_precision.quick.png" if args.quick else
+                              ROOT / "docs" / "train_precision.png")  # fmt: skip
     if not (args.data_root / "annotations").is_dir():
         raise SystemExit(f"no coco-mini at {args.data_root} (--data-root)")
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -270,18 +280,17 @@ def main() -> None:
     old = json.loads(args.out.read_text()) if args.out.is_file() and not args.fresh else {}
     result = {"torch": torch.__version__, "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
               "settings": {k: {"autocast": v[0], "channels_last": v[1]} for k, v in SETTINGS.items()},
-              "throughput_run": old.get("throughput_run"), "curves_run": old.get("curves_run"),
               "throughput": old.get("throughput", []), "curves": old.get("curves", [])}  # fmt: skip
     run_info = {"date": date.today().isoformat(), "threads": args.threads, "quick": args.quick,
-                "load_avg_start": load_start}  # fmt: skip
+                "load_avg_start": load_start}  # fmt: skip  (stored with every row and curve)
 
     def put(section: str, item: dict) -> None:
+        extra = {"timed_steps": steps, "warmup_steps": warmup} if section == "throughput" else {}
+        item["run"] = {**run_info, "load_avg_end": os.getloadavg(), **extra}
         keep = [x for x in result[section] if (x["model"], x["input"]) != (item["model"], item["input"])]
         order = [(m, f"{h}x{w}") for m, _, (h, w), *_ in (CASES if section == "throughput" else CURVES)]
         rank = {k: i for i, k in enumerate(order)}
         result[section] = sorted(keep + [item], key=lambda x: rank.get((x["model"], x["input"]), len(rank)))
-        result[f"{section}_run"] = {**run_info, "load_avg_end": os.getloadavg(), **(
-            {"timed_steps": steps, "warmup_steps": warmup} if section == "throughput" else {"steps": curve_steps})}
         write(args.out, result)
 
     if not args.no_throughput:

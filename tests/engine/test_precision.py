@@ -51,22 +51,34 @@ def test_config_rejects_bad_values(override: dict, message: str) -> None:
         _cfg(**override)
 
 
-def test_auto_picks_per_family_on_cpu_and_keeps_cuda() -> None:
-    def resolved(name: str, device: str = "cpu", **kw: object) -> Precision:
-        return resolve_precision(config_from_dict({"model": {"name": name}, **kw}), device)
+def _resolved(name: str, device: str = "cpu", **kw: object) -> Precision:
+    return resolve_precision(config_from_dict({"model": {"name": name}, **kw}), device)
 
-    assert resolved("mobileposenet") == Precision("fp32", True, "cpu")
-    assert resolved("litepose_xs") == Precision("fp32", True, "cpu")
-    assert resolved("ghostpose") == Precision("bf16", False, "cpu")
-    assert resolved("lw_openpose") == Precision("bf16", False, "cpu")
-    assert resolved("tiny_test_net") == Precision("fp32", False, "cpu")  # unlisted family: fp32 contiguous
-    assert resolved("ghostpose", amp=False) == Precision("fp32", False, "cpu")
-    assert resolved("mobileposenet", precision="bf16", channels_last=False) == Precision("bf16", False, "cpu")
+
+def test_auto_picks_per_family_on_cpu_and_keeps_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: True)
+    assert _resolved("mobileposenet") == Precision("fp32", True, "cpu")
+    assert _resolved("litepose_xs") == Precision("fp32", True, "cpu")
+    assert _resolved("wlitepose_s") == Precision("fp32", True, "cpu")
+    for name in ("ghostpose", "lw_openpose", "hrnet_w32", "gadnet_w32", "simplebaseline_r50", "mobilenetv2_deconv"):
+        assert _resolved(name) == Precision("bf16", True, "cpu"), name
+    assert _resolved("hr_litenet") == Precision("bf16", False, "cpu")
+    assert _resolved("tiny_test_net") == Precision("fp32", False, "cpu")  # unlisted family: fp32 contiguous
+    assert _resolved("ghostpose", amp=False) == Precision("fp32", True, "cpu")
+    assert _resolved("mobileposenet", precision="bf16", channels_last=False) == Precision("bf16", False, "cpu")
     for name in ("mobileposenet", "ghostpose", "tiny_test_net"):  # CUDA: fp16 AMP + channels_last, as before
-        assert resolved(name, "cuda") == Precision("fp16", True, "cuda")
-    assert resolved("ghostpose", "cuda", amp=False, channels_last=False) == Precision("fp32", False, "cuda")
+        assert _resolved(name, "cuda") == Precision("fp16", True, "cuda")
+    assert _resolved("ghostpose", "cuda", amp=False, channels_last=False) == Precision("fp32", False, "cuda")
     with pytest.raises(ValueError, match="fp16 needs CUDA"):
-        resolved("mobileposenet", precision="fp16")
+        _resolved("mobileposenet", precision="fp16")
+
+
+def test_auto_keeps_fp32_on_a_cpu_without_bf16_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(trainer.cpu_has_native_bf16(), bool)
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: False)
+    assert _resolved("ghostpose") == Precision("fp32", True, "cpu")
+    assert _resolved("hr_litenet") == Precision("fp32", False, "cpu")
+    assert _resolved("ghostpose", precision="bf16") == Precision("bf16", True, "cpu")  # asked for: done
 
 
 def _channels_last(t: torch.Tensor) -> bool:

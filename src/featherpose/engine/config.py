@@ -125,8 +125,9 @@ class TrainConfig:
     batch_size: int = 32  # per process
     seed: int = 0
     log_interval: int = 10  # steps between metrics.jsonl loss lines
-    # Forward-pass autocast dtype: auto | fp32 | bf16 | fp16. auto: fp16 on CUDA, on CPU the fastest setting
-    # of the model's family whose loss curve matches fp32 (bf16 for OpenPose, fp32 otherwise; docs/training.md)
+    # Forward-pass autocast dtype: auto | fp32 | bf16 | fp16. auto: fp16 on CUDA; on CPU the fastest setting of
+    # the model's family whose loss curve matches fp32 (trainer.CPU_AUTO: fp32 for MobilePoseNet / LitePose,
+    # bf16 for the others; fp32 on CPUs without bf16 hardware; docs/training.md)
     precision: str = "auto"
     amp: bool = True  # false: no mixed precision anywhere (precision auto -> fp32)
     channels_last: bool | str = "auto"  # true | false | auto (CUDA: true; CPU: per family, as precision)

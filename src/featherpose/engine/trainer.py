@@ -18,6 +18,7 @@ step, so an interrupted and resumed run on CPU ends with bit-identical weights.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import signal
@@ -138,13 +139,18 @@ def _float_outputs(out: object) -> object:
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 # CPU defaults of ``precision: auto`` / ``channels_last: auto`` per model family: the fastest setting whose
-# loss curve matches fp32 over the same steps (benchmarks/train_throughput.py, docs/training.md). Families
-# not listed keep fp32 in the contiguous format.
+# loss curve matches fp32 over the same steps (benchmarks/train_throughput.py, docs/training.md; speed-up of
+# a training step over fp32 contiguous on this 2-core AVX-512-BF16 CPU in the comments). Families not listed
+# keep fp32 in the contiguous format.
 CPU_AUTO: dict[str, tuple[str, bool]] = {
-    "mobileposenet": ("fp32", True),
-    "litepose": ("fp32", True),
-    "wlitepose": ("fp32", True),
-    "openpose": ("bf16", False),
+    "mobileposenet": ("fp32", True),  # x1.5-1.75 (bf16 gains nothing at 128x96)
+    "litepose": ("fp32", True),  # x1.9
+    "wlitepose": ("fp32", True),  # x1.6
+    "openpose": ("bf16", True),  # x1.6-2.0 (bf16 contiguous x1.5-1.7)
+    "simplebaseline": ("bf16", True),  # x1.6-2.0
+    "hrnet": ("bf16", True),  # x2.0
+    "gadnet": ("bf16", True),  # x1.4
+    "hr_litenet": ("bf16", False),  # x1.4 (bf16 channels_last x1.5, but its curve strayed further than fp32's)
 }
 
 
@@ -167,10 +173,23 @@ class Precision:
         return model.to(memory_format=torch.channels_last) if self.channels_last else model
 
 
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU does bf16 arithmetic in hardware (x86 AVX512-BF16 / AMX-BF16, Arm BF16, as Linux reports
+    them). Elsewhere bf16 autocast is emulated and slower than fp32, so ``precision: auto`` keeps fp32."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
 def resolve_precision(cfg: TrainConfig, device: torch.device | str) -> Precision:
     """The precision and memory format ``cfg`` asks for on ``device`` (``auto`` resolved)."""
     dev = torch.device(device).type
     family = CPU_AUTO.get(model_spec(cfg.model.name).family, ("fp32", False)) if dev == "cpu" else ("fp16", True)
+    if family[0] == "bf16" and dev == "cpu" and not cpu_has_native_bf16():
+        family = ("fp32", family[1])
     name = cfg.precision if cfg.precision != "auto" else (family[0] if cfg.amp else "fp32")
     channels_last = family[1] if cfg.channels_last == "auto" else bool(cfg.channels_last)
     if name == "fp16" and dev != "cuda":
