@@ -9,6 +9,7 @@ import torch
 
 from featherpose.complexity import complexity
 from featherpose.models import get_spec, list_models
+from featherpose.models.zoo import PAPER_UNITS
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class ModelRow:
     params: int
     macs: int
     paper_params: float | None
-    paper_macs: float | None
+    paper_macs: float | None  # the paper's figure in MACs (decimal), converted from its own unit
+    paper_unit: str = "1e9"  # the divisor behind the paper's printed "GFLOPs": 1e9 or 2^30
 
     def as_json(self) -> dict:
         return {
@@ -67,6 +69,7 @@ def model_row(name: str) -> ModelRow:
         macs=c.macs,
         paper_params=spec.paper_params,
         paper_macs=spec.paper_macs,
+        paper_unit=spec.paper_unit,
     )
 
 
@@ -83,15 +86,20 @@ def _gap(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.1f}%"
 
 
+def _printed(r: ModelRow) -> str:
+    """The paper's figure as it prints it, with the divisor its tool used (docs/models.md, "One cost unit")."""
+    return "-" if r.paper_macs is None else f"{r.paper_macs / PAPER_UNITS[r.paper_unit]:.2f} / {r.paper_unit}"
+
+
 COLUMNS = ("model", "family", "paradigm", "keypoints", "input", "params (M)", "GMACs",
-           "paper params (M)", "paper GFLOPs", "params gap", "MACs gap")  # fmt: skip
+           "paper params (M)", "paper GMACs", "paper as printed", "params gap", "MACs gap")  # fmt: skip
 
 
 def _cells(r: ModelRow) -> list[str]:
     return [
         r.name, r.family, r.paradigm, r.keypoints, f"{r.input_size[0]}x{r.input_size[1]}",
         _fmt(r.params, 1e6, 2), _fmt(r.macs, 1e9, 2), _fmt(r.paper_params, 1e6, 2),
-        _fmt(r.paper_macs, 1e9, 2), _gap(r.params_gap), _gap(r.macs_gap),
+        _fmt(r.paper_macs, 1e9, 2), _printed(r), _gap(r.params_gap), _gap(r.macs_gap),
     ]  # fmt: skip
 
 

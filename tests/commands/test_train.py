@@ -65,5 +65,5 @@ def test_config_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["train", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip() == (
         f"featherpose train: error: config {bad}: unknown key 'optimizer.learning_rate' "
-        "(known here: betas, lr, momentum, type, weight_decay)"
+        "(known here: betas, lr, momentum, param_groups, type, weight_decay)"
     )

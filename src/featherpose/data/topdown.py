@@ -17,6 +17,8 @@ from featherpose.data.transforms import (
     affine_points,
     box_to_center_scale,
     color_jitter,
+    draw_rotation,
+    draw_scale,
     fix_aspect,
     get_warp_matrix,
     half_body_region,
@@ -29,12 +31,14 @@ BOX_PADDING = 1.25  # person box -> crop region
 
 @dataclass
 class TopDownAugment:
-    """Random augmentation of a top-down sample (HRNet / SimpleBaseline defaults)."""
+    """Random augmentation of a top-down sample (HRNet / SimpleBaseline defaults: clipped Gaussians,
+    rotation with p = 0.6; :func:`~featherpose.data.transforms.draw_rotation` / ``draw_scale``)."""
 
-    scale_range: tuple[float, float] = (0.65, 1.35)  # crop region scale multiplied by U(lo, hi)
+    scale_range: tuple[float, float] = (0.65, 1.35)  # crop region scale multiplied by a draw in [lo, hi]
     rotation: float = 40.0  # degrees, applied with rotation_prob
     rotation_prob: float = 0.6
     rotation_dist: str = "normal"  # normal: N(0, r) clipped to +-2r | uniform: U(-r, r)
+    scale_dist: str = "normal"  # normal: N(centre, half-width) clipped to the range | uniform: U(lo, hi)
     flip_prob: float = 0.5
     half_body_prob: float = 0.3
     half_body_min_keypoints: int = 8  # half-body only with more labelled keypoints than this
@@ -42,9 +46,11 @@ class TopDownAugment:
 
     def draw_rotation(self, rng: np.random.Generator) -> float:
         """One rotation angle in degrees from ``rotation_dist``."""
-        if self.rotation_dist == "uniform":
-            return float(rng.uniform(-self.rotation, self.rotation))
-        return float(np.clip(rng.normal(0.0, self.rotation), -2 * self.rotation, 2 * self.rotation))
+        return draw_rotation(rng, self.rotation, self.rotation_dist)
+
+    def draw_scale(self, rng: np.random.Generator) -> float:
+        """One crop scale factor from ``scale_dist`` over ``scale_range``."""
+        return draw_scale(rng, self.scale_range, self.scale_dist)
 
 
 def person_center_scale(
@@ -83,7 +89,7 @@ def topdown_sample(
             region = half_body_region(kps, keypoint_set.keypoints, iw / ih, rng)
             if region is not None:
                 center, scale = region
-        scale = scale * rng.uniform(*a.scale_range)
+        scale = scale * a.draw_scale(rng)
         if rng.random() < a.rotation_prob:
             rot = a.draw_rotation(rng)
         flip = bool(rng.random() < a.flip_prob)

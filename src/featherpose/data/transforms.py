@@ -129,6 +129,32 @@ def half_body_region(
     return center.astype(np.float32), scale
 
 
+DISTRIBUTIONS = ("uniform", "normal")
+
+
+def draw_rotation(rng: np.random.Generator, max_degrees: float, dist: str = "uniform") -> float:
+    """One rotation in degrees: ``uniform`` U(-r, r) (HigherHRNet / LitePose, Lightweight OpenPose) or
+    ``normal`` N(0, r) clipped to +-2r (HRNet / SimpleBaseline's ``ROT_FACTOR``)."""
+    r = float(max_degrees)
+    if dist == "uniform":
+        return float(rng.uniform(-r, r))
+    if dist == "normal":
+        return float(np.clip(rng.normal(0.0, r), -2.0 * r, 2.0 * r))
+    raise ValueError(f"rotation distribution must be one of {DISTRIBUTIONS}, got {dist!r}")
+
+
+def draw_scale(rng: np.random.Generator, scale_range: Sequence[float], dist: str = "uniform") -> float:
+    """One scale factor in ``scale_range`` = (lo, hi): ``uniform`` U(lo, hi), or ``normal``
+    N(c, (hi - lo) / 2) clipped to [lo, hi] with c = (lo + hi) / 2 -- HRNet / SimpleBaseline's
+    ``clip(randn * sf + 1, 1 - sf, 1 + sf)`` for the range (1 - sf, 1 + sf)."""
+    lo, hi = float(scale_range[0]), float(scale_range[1])
+    if dist == "uniform":
+        return float(rng.uniform(lo, hi))
+    if dist == "normal":
+        return float(np.clip(rng.normal((lo + hi) / 2.0, (hi - lo) / 2.0), lo, hi))
+    raise ValueError(f"scale distribution must be one of {DISTRIBUTIONS}, got {dist!r}")
+
+
 def color_jitter(
     image: np.ndarray, rng: np.random.Generator, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2
 ) -> np.ndarray:

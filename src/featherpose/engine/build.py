@@ -16,6 +16,7 @@ from featherpose.data.bottomup import MAX_PEOPLE
 from featherpose.data.transforms import Normalisation
 from featherpose.engine.config import TrainConfig
 from featherpose.engine.datasets import bottomup_augment, image_folder, load_annotations, topdown_augment
+from featherpose.engine.param_groups import param_groups
 from featherpose.losses import AssociativeEmbeddingLoss, OpenPoseLoss, TopDownHeatmapLoss
 from featherpose.models import ModelSpec, get_spec
 from featherpose.skeletons import KeypointSet
@@ -94,6 +95,8 @@ def build_train_dataset(
 def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     oc = cfg.optimizer
     params = [p for p in model.parameters() if p.requires_grad]
+    if oc.param_groups:  # per-group rates / decay (e.g. Lightweight OpenPose's reference trainer)
+        params = param_groups(model, oc.param_groups, oc.lr, oc.weight_decay)
     if oc.type == "adam":
         return torch.optim.Adam(params, lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay)
     if oc.type == "adamw":

@@ -47,11 +47,18 @@ class DataConfig:
 
 @dataclass
 class AugmentConfig:
-    """Random augmentation of training samples (all off = plain crops)."""
+    """Random augmentation of training samples (all off = plain crops). Distributions and
+    probabilities per reference: docs/data.md ("Augmentation per recipe")."""
 
     flip: bool = False
-    rotation: float = 0.0  # max |angle| in degrees, uniform in [-r, r]
-    scale: tuple[float, float] = (1.0, 1.0)  # scale factor range
+    flip_prob: float = 0.5  # used when flip is true
+    rotation: float = 0.0  # degrees: the U(-r, r) bound, or the std of N(0, r) clipped to +-2r
+    rotation_dist: str = "uniform"  # uniform | normal (HRNet / SimpleBaseline's ROT_FACTOR)
+    rotation_prob: float = 1.0  # probability that a sample is rotated at all (HRNet: 0.6)
+    scale: tuple[float, float] = (1.0, 1.0)  # scale factor range (meaning: top-down crop, or scale_mode)
+    scale_dist: str = "uniform"  # uniform | normal (centred, half the range as std, clipped: HRNet's SCALE_FACTOR)
+    scale_mode: str = "image"  # bottom-up: image (whole image, > 1 zooms out) | person (OpenPose reference)
+    person_height: float = 0.6  # scale_mode person: box height / input height before the scale draw
     translate: float = 0.0  # bottom-up: max shift in input pixels
     half_body_prob: float = 0.0  # top-down COCO half-body augmentation
     color: bool = False
@@ -80,11 +87,16 @@ class LossConfig:
 
 @dataclass
 class OptimizerConfig:
+    """Optimiser and its base rate / decay; ``param_groups``: per-group rules (first match wins), each a
+    mapping with ``kind`` (conv_weight | depthwise_weight | conv_bias | bn_weight | bn_bias), optional
+    ``module`` (parameter-name prefix), ``lr_mult`` and ``weight_decay`` (featherpose.engine.param_groups)."""
+
     type: str = "adam"  # adam | adamw | sgd
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.9  # sgd only
     betas: tuple[float, float] = (0.9, 0.999)
+    param_groups: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +156,9 @@ CHOICES = {
     "data.type": ("coco", "mpii", "synthetic"),
     "loss.type": ("heatmap", "ae", "openpose"),
     "optimizer.type": ("adam", "adamw", "sgd"),
+    "augmentation.rotation_dist": ("uniform", "normal"),
+    "augmentation.scale_dist": ("uniform", "normal"),
+    "augmentation.scale_mode": ("image", "person"),
     "schedule.type": ("step", "constant", "cosine"),
     "eval.split": ("val", "train"),
     "precision": ("auto", "fp32", "bf16", "fp16"),
@@ -253,6 +268,13 @@ def _check(cfg: TrainConfig) -> None:
         raise ConfigError(f"key 'input_size': too small {cfg.input_size}")
     if cfg.optimizer.lr <= 0:
         raise ConfigError(f"key 'optimizer.lr': must be > 0, got {cfg.optimizer.lr}")
+    for key in ("flip_prob", "rotation_prob"):
+        value = getattr(cfg.augmentation, key)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"key 'augmentation.{key}': must be in [0, 1], got {value}")
+    from featherpose.engine.param_groups import check_rules
+
+    check_rules(cfg.optimizer.param_groups, ConfigError)
     if list(cfg.schedule.milestones) != sorted(cfg.schedule.milestones):
         raise ConfigError("key 'schedule.milestones': must be increasing")
     if isinstance(cfg.channels_last, str) and cfg.channels_last != "auto":

@@ -32,18 +32,22 @@ def image_folder(cfg: TrainConfig, split: str) -> Path:
 
 
 def topdown_augment(aug: AugmentConfig) -> TopDownAugment:
-    """The config's augmentation for person crops: uniform scale and rotation, flip p 0.5."""
+    """The config's augmentation for person crops (distributions and probabilities from the recipe)."""
     return TopDownAugment(
-        scale_range=tuple(aug.scale), rotation=aug.rotation, rotation_prob=1.0 if aug.rotation > 0 else 0.0,
-        rotation_dist="uniform", flip_prob=0.5 if aug.flip else 0.0, half_body_prob=aug.half_body_prob,
-        color=aug.color,
+        scale_range=tuple(aug.scale), rotation=aug.rotation,
+        rotation_prob=aug.rotation_prob if aug.rotation > 0 else 0.0, rotation_dist=aug.rotation_dist,
+        scale_dist=aug.scale_dist, flip_prob=aug.flip_prob if aug.flip else 0.0,
+        half_body_prob=aug.half_body_prob, color=aug.color,
     )  # fmt: skip
 
 
 def bottomup_augment(aug: AugmentConfig) -> BottomUpAugment:
-    """The config's augmentation for whole images."""
+    """The config's augmentation for whole images (distributions and probabilities from the recipe)."""
     return BottomUpAugment(max_rotation=aug.rotation, scale_range=tuple(aug.scale), max_translate=aug.translate,
-                           flip_prob=0.5 if aug.flip else 0.0, color=aug.color)  # fmt: skip
+                           flip_prob=aug.flip_prob if aug.flip else 0.0, color=aug.color,
+                           rotation_dist=aug.rotation_dist, rotation_prob=aug.rotation_prob,
+                           scale_dist=aug.scale_dist, scale_mode=aug.scale_mode,
+                           person_height=aug.person_height)  # fmt: skip
 
 
 def dataset_keypoint_set(cfg: TrainConfig) -> KeypointSet:

@@ -23,13 +23,14 @@ from functools import partial
 from torch import nn
 
 from featherpose.models.hrnet_body import HRNetPose, HRNetSpec, StageSpec
-from featherpose.models.zoo import ModelSpec, register
+from featherpose.models.zoo import ModelSpec, paper_gmacs, register
 from featherpose.nn.gadnet_blocks import GaBlock, GdBlock
 
 STAGE1_BOTTLENECKS = 3  # "Stage 1 of the model includes StemNet and three Bottlenecks"
 BRANCH_BLOCKS = (3, 3, 6, 6)  # GaBlocks on branches 1..4 of every exchange unit
 STAGE_MODULES = (1, 4, 3)  # exchange units in stages 2, 3, 4 (as HRNet)
-HRNET_W32_PARAMS, HRNET_W32_MACS = 28.5e6, 7.1e9  # the abstract's reference (HRNet-W32, 256x192)
+HRNET_W32_PARAMS = 28.5e6  # the abstract's reference (HRNet-W32, 256x192): 28.5M / 7.1 "GFLOPs"
+HRNET_W32_MACS = paper_gmacs(7.1, "2^30")  # = MACs / 2^30 (HRNet's get_model_summary), docs/models.md "One cost unit"
 
 
 def gd_down(in_ch: int, out_ch: int, act: bool) -> nn.Module:
@@ -63,6 +64,7 @@ register(
         paper="paper 001 (GADNet), abstract: -60.7% params, -61.2% GFLOPs vs HRNet-W32",
         paper_params=round(HRNET_W32_PARAMS * (1 - 0.607), -4),
         paper_macs=round(HRNET_W32_MACS * (1 - 0.612), -7),
+        paper_unit="2^30",
         defaults={"width": 32, "num_keypoints": 17},
         notes="Figures derived from the abstract's reductions applied to 28.5M / 7.1G; compare the "
         "reductions against hrnet_w32 under the same counter.",

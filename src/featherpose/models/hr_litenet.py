@@ -18,7 +18,7 @@ from __future__ import annotations
 from torch import nn
 
 from featherpose.models.hrnet_body import HRNetPose, HRNetSpec, StageSpec
-from featherpose.models.zoo import ModelSpec, register
+from featherpose.models.zoo import ModelSpec, paper_gmacs, register
 from featherpose.nn.conv import DepthwiseSeparable
 from featherpose.nn.litenet_blocks import LBasic, LBlock
 
@@ -63,7 +63,8 @@ register(
         builder=hr_litenet,
         paper="paper 003 (HR-LiteNet), Table 3",
         paper_params=1.92e6,
-        paper_macs=1.46e9,
+        paper_macs=paper_gmacs(1.46, "2^30"),
+        paper_unit="2^30",
         defaults={"num_keypoints": 16},
         notes="Block internals and depthwise-separable transitions/fusion: see docs/models/hrnet_family.md.",
     )

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from featherpose.models.hrnet_body import HRNetPose, HRNetSpec, StageSpec
-from featherpose.models.zoo import ModelSpec, register
+from featherpose.models.zoo import ModelSpec, paper_gmacs, register
 from featherpose.nn.residual import BasicBlock
 
 # (num_modules, num_blocks, channel multipliers of the base width W)
@@ -37,8 +37,8 @@ def hrnet(width: int = 32, num_keypoints: int = 17) -> HRNetPose:
 
 
 _HRNET_NOTES = (
-    "Official pose_hrnet w32 config. The paper's 7.1 GFLOPs is reproduced by no counter; "
-    "FlopCounterMode gives ~7.7 GMACs at 256x192 (see docs/models/hrnet_family.md)."
+    "Official pose_hrnet w32 config. The paper's 7.1 'GFLOPs' is MACs / 2^30 (HRNet's get_model_summary): "
+    "7.1 x 2^30 = 7.62e9 MACs; we count 7.65e9 at 256x192 (see docs/models/hrnet_family.md)."
 )
 
 register(
@@ -51,7 +51,8 @@ register(
         builder=hrnet,
         paper="Sun et al. 2019 (HRNet), as the baseline in papers 001 and 003",
         paper_params=28.5e6,
-        paper_macs=7.1e9,
+        paper_macs=paper_gmacs(7.1, "2^30"),
+        paper_unit="2^30",
         defaults={"width": 32, "num_keypoints": 17},
         notes=_HRNET_NOTES,
     )
@@ -67,7 +68,8 @@ register(
         builder=hrnet,
         paper="paper 003, Table 3 (Hrnet_W32 row, MPII 256x256)",
         paper_params=28.5e6,
-        paper_macs=9.5e9,
+        paper_macs=paper_gmacs(9.5, "2^30"),
+        paper_unit="2^30",
         defaults={"width": 32, "num_keypoints": 16},
         notes="hrnet_w32 with 16 MPII joints at 256x256, as compared in paper 003.",
     )

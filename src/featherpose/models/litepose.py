@@ -110,11 +110,12 @@ def init_deterministic(model: nn.Module, seed: int = 0) -> None:
 class LitePose(nn.Module):
     """LitePose: returns ``(out_quarter, out_half)``, see the module docstring for the contract.
 
-    ``block`` builds each backbone bottleneck (WLitePose swaps in the DFC-bottleneck).
+    ``block`` builds each backbone bottleneck (WLitePose swaps in the DFC-bottleneck): one factory for
+    every stage, or one per stage (paper 004 Table VII places the DFC-bottleneck stage by stage).
     """
 
-    def __init__(self, cfg: LitePoseCfg, num_keypoints: int = 17, block: BlockFn = inverted_bottleneck,
-                 seed: int = 0) -> None:  # fmt: skip
+    def __init__(self, cfg: LitePoseCfg, num_keypoints: int = 17,
+                 block: BlockFn | Sequence[BlockFn] = inverted_bottleneck, seed: int = 0) -> None:  # fmt: skip
         super().__init__()
         self.cfg, self.num_keypoints = cfg, num_keypoints
         self.stem = nn.Sequential(
@@ -123,10 +124,13 @@ class LitePose(nn.Module):
             ConvBNAct(32, cfg.stem_channels, 1, act=None),
         )
         widths = [cfg.stem_channels]  # channels at strides 2, 4, 8, 16, 16
+        blocks = list(block) if isinstance(block, Sequence) else [block] * len(cfg.stages)
+        if len(blocks) != len(cfg.stages):
+            raise ValueError(f"LitePose: {len(blocks)} block factories for {len(cfg.stages)} stages")
         stages = []
-        for st in cfg.stages:
-            layers = [block(widths[-1] if i == 0 else st.channels, st.channels, st.stride if i == 0 else 1,
-                            st.expand, st.kernel) for i in range(st.blocks)]  # fmt: skip
+        for st, make in zip(cfg.stages, blocks, strict=True):
+            layers = [make(widths[-1] if i == 0 else st.channels, st.channels, st.stride if i == 0 else 1,
+                           st.expand, st.kernel) for i in range(st.blocks)]  # fmt: skip
             stages.append(nn.Sequential(*layers))
             widths.append(st.channels)
         self.stages = nn.ModuleList(stages)

@@ -25,7 +25,7 @@ from torch import nn
 
 from featherpose.models.encoder_decoder import EncoderDecoder
 from featherpose.models.weight_init import init_backbone, init_head
-from featherpose.models.zoo import ModelSpec, register
+from featherpose.models.zoo import ModelSpec, paper_gmacs, register
 from featherpose.nn import ConvBNAct, SqueezeExcite, make_divisible
 from featherpose.nn.lpb import LightweightUpsample
 
@@ -156,7 +156,7 @@ register(
         builder=mobileposenet,
         paper="002 (MobilePoseNet) Tables 1, 2 and 6",
         paper_params=1.5e6,
-        paper_macs=0.55e9,
+        paper_macs=paper_gmacs(0.55),  # decimal: Table 6 prints 557M (docs/models.md, "One cost unit")
         notes=_NOTES,
     )
 )
@@ -171,7 +171,7 @@ register(
         builder=mobileposenet,
         paper="002 (MobilePoseNet) Tables 2 and 6",
         paper_params=1.5e6,
-        paper_macs=1.23e9,
+        paper_macs=paper_gmacs(1.23),
         notes=_NOTES,
     )
 )

@@ -14,7 +14,7 @@ from featherpose.models.deconv_head import DeconvHead
 from featherpose.models.encoder_decoder import EncoderDecoder
 from featherpose.models.mobilenetv2 import MobileNetV2
 from featherpose.models.resnet import resnet50
-from featherpose.models.zoo import ModelSpec, register
+from featherpose.models.zoo import ModelSpec, paper_gmacs, register
 
 BACKBONES = {"resnet50": resnet50, "mobilenetv2": MobileNetV2}
 
@@ -45,7 +45,8 @@ register(
         builder=simplebaseline,
         paper="002 (MobilePoseNet) Tables 2 and 5, baseline row; Xiao et al. 2018",
         paper_params=34.0e6,
-        paper_macs=8.9e9,
+        paper_macs=paper_gmacs(8.9, "2^30"),
+        paper_unit="2^30",
         defaults={"backbone": "resnet50"},
         notes=(
             "8.9 'GFLOPs' ~ 9.65e9 MACs (deconvs over output pixels) / 2**30 = 8.99, the HRNet-repo counter; "
@@ -64,7 +65,8 @@ register(
         builder=simplebaseline,
         paper="002 (MobilePoseNet) Tables 2 and 5, 'MobileNetV2 1x' row",
         paper_params=9.6e6,
-        paper_macs=1.48e9,
+        paper_macs=paper_gmacs(1.48, "2^30"),
+        paper_unit="2^30",
         defaults={"backbone": "mobilenetv2"},
         notes=(
             "1.48 'GFLOPs' = mmcv-style count (transposed convs over input pixels, BN and ReLU counted) / 2**30; "

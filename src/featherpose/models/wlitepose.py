@@ -21,12 +21,13 @@ Every choice the paper leaves open is listed in docs/models/litepose_family.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from featherpose.models.litepose import LITEPOSE_CFGS, LitePose, LitePoseCfg, init_deterministic
+from featherpose.models.litepose import LITEPOSE_CFGS, LitePose, LitePoseCfg, init_deterministic, inverted_bottleneck
 from featherpose.models.zoo import ModelSpec, register
 from featherpose.nn.dfc_bottleneck import DFCBottleneck
 from featherpose.nn.lightweight_deconv import LightweightDeconvModule
@@ -53,29 +54,59 @@ def dfc_bottleneck(in_ch: int, out_ch: int, stride: int, expand: float, kernel: 
     return DFCBottleneck(in_ch, out_ch, stride, expand_ratio=expand, kernel_size=kernel)
 
 
-class WLitePose(LitePose):
-    """WLitePose: LitePose with DFC-bottleneck blocks and the lightweight deconv module on the 1/2 output."""
+ALL_STAGES = (1, 2, 3, 4)
 
-    def __init__(self, cfg: WLitePoseCfg, num_keypoints: int = 17, seed: int = 0) -> None:
-        super().__init__(cfg.base, num_keypoints=num_keypoints, block=dfc_bottleneck, seed=seed)
-        self.higher = LightweightDeconvModule(
-            self.quarter_channels + 2 * num_keypoints, cfg.module_channels, num_keypoints,
-            num_blocks=cfg.module_blocks, groups=cfg.module_groups,
-        )  # fmt: skip
+
+class WLitePose(LitePose):
+    """WLitePose: LitePose with DFC-bottleneck blocks and the lightweight deconv module on the 1/2 output.
+
+    The paper's ablation switches (Table VI / VII) are constructor arguments: ``dfc_stages`` = the
+    backbone stages (1-4) whose bottlenecks are DFC-bottlenecks (the others keep LitePose's inverted
+    bottleneck; ``()`` = none), ``deconv_module`` = whether the lightweight deconv module is added.
+    With ``dfc_stages=()`` and ``deconv_module=False`` the network is LitePose's.
+    """
+
+    def __init__(self, cfg: WLitePoseCfg, num_keypoints: int = 17, seed: int = 0,
+                 dfc_stages: Sequence[int] = ALL_STAGES, deconv_module: bool = True) -> None:  # fmt: skip
+        stages = tuple(sorted({int(s) for s in dfc_stages}))
+        bad = [s for s in stages if s not in ALL_STAGES]
+        if bad:
+            raise ValueError(f"WLitePose: dfc_stages must be among {ALL_STAGES}, got {list(dfc_stages)}")
+        blocks = [dfc_bottleneck if i in stages else inverted_bottleneck for i in ALL_STAGES]
+        super().__init__(cfg.base, num_keypoints=num_keypoints, block=blocks, seed=seed)
+        self.dfc_stages, self.deconv_module = stages, bool(deconv_module)
+        self.higher = None
+        if deconv_module:
+            self.higher = LightweightDeconvModule(
+                self.quarter_channels + 2 * num_keypoints, cfg.module_channels, num_keypoints,
+                num_blocks=cfg.module_blocks, groups=cfg.module_groups,
+            )  # fmt: skip
         init_deterministic(self, seed)
-        nn.init.normal_(self.higher.final.weight, 0.0, 0.001, generator=torch.Generator().manual_seed(seed))
+        if self.higher is not None:
+            nn.init.normal_(self.higher.final.weight, 0.0, 0.001, generator=torch.Generator().manual_seed(seed))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats_quarter, out_quarter, out_half = self.head(self.backbone(x))
-        out_half = out_half + self.higher(torch.cat([feats_quarter, out_quarter], dim=1))
+        if self.higher is not None:
+            out_half = out_half + self.higher(torch.cat([feats_quarter, out_quarter], dim=1))
         return out_quarter, out_half
 
 
-def wlitepose(variant: str = "xs", num_keypoints: int = 17, seed: int = 0) -> WLitePose:
+def wlitepose(variant: str = "xs", num_keypoints: int = 17, seed: int = 0, dfc: bool = True,
+              dfc_stages: Sequence[int] = ALL_STAGES, deconv_module: bool = True) -> WLitePose:  # fmt: skip
     """WLitePose-``variant`` (``"xs"`` or ``"s"``) predicting ``num_keypoints`` joints; the weights depend
-    only on ``seed`` and the global RNG is left untouched."""
+    only on ``seed`` and the global RNG is left untouched.
+
+    Ablation switches (paper 004 Table VI; recipe key ``model.args``): ``dfc=False`` keeps LitePose's
+    inverted bottlenecks everywhere (Table VI without the DFC-bottleneck), ``dfc_stages`` picks the
+    stages that get it (Table VII: ``[1]`` ... ``[4]``, default all four), ``deconv_module=False``
+    drops the lightweight deconvolution module. The third switch, the heatmap-weighted loss, is the
+    recipe's ``loss.weighted``."""
+    if variant not in WLITEPOSE_CFGS:
+        raise ValueError(f"WLitePose: unknown variant {variant!r}; known: {', '.join(WLITEPOSE_CFGS)}")
     with torch.random.fork_rng(devices=[]):
-        return WLitePose(WLITEPOSE_CFGS[variant], num_keypoints=num_keypoints, seed=seed)
+        return WLitePose(WLITEPOSE_CFGS[variant], num_keypoints=num_keypoints, seed=seed,
+                         dfc_stages=dfc_stages if dfc else (), deconv_module=deconv_module)  # fmt: skip
 
 
 _NOTES = ("LitePose + DFC-bottleneck (all stages) + lightweight deconv module added to the 1/2 output; "
@@ -88,4 +119,4 @@ register(ModelSpec(name="wlitepose_s", family="wlitepose", paradigm="bottom-up",
                    input_size=(448, 448), builder=wlitepose, paper="004 Table I (WLitePose-S)",
                    paper_params=3.6e6, paper_macs=5.8e9, defaults={"variant": "s"}, notes=_NOTES))  # fmt: skip
 
-__all__ = ["WLITEPOSE_CFGS", "WLitePose", "WLitePoseCfg", "dfc_bottleneck", "wlitepose"]
+__all__ = ["ALL_STAGES", "WLITEPOSE_CFGS", "WLitePose", "WLitePoseCfg", "dfc_bottleneck", "wlitepose"]
