@@ -41,7 +41,7 @@ SCHEMA = 1
 META_KEY = "featherpose"
 PARADIGMS = ("top-down", "bottom-up")
 # codec arguments the inference heads set themselves (never forwarded from a file)
-HEAD_OWNED_CODEC_ARGS = frozenset({"input_size", "heatmap_size", "strides", "keypoint_set", "matching"})
+HEAD_OWNED_CODEC_ARGS = frozenset({"input_size", "heatmap_size", "strides", "keypoint_set"})
 
 
 class ModelMetaError(ValueError):

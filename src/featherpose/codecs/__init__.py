@@ -24,7 +24,7 @@ CODECS: dict[str, Callable[..., object]] = {
     "heatmap-dark": partial(HeatmapCodec, refine="dark", unbiased=True),
     "udp": partial(HeatmapCodec, refine="dark", udp=True),
     # bottom-up: OpenPose heatmaps + PAFs at stride 8, 368 input
-    "openpose": partial(OpenPoseCodec, matching="greedy"),
+    "openpose": partial(OpenPoseCodec),  # matching="global" (the class default); "greedy" via codec args
     "openpose-hungarian": partial(OpenPoseCodec, matching="hungarian"),
     # bottom-up: associative embedding; LitePose 1/4 + 1/2 heatmaps, tags at 1/4
     "ae": partial(AssociativeEmbeddingCodec, strides=(4,)),

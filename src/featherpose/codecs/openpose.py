@@ -1,8 +1,10 @@
 """OpenPose targets: keypoint confidence maps + part affinity fields (PAFs), and their decoder.
 
-Decoding = peak finding (3x3 NMS, vectorised) -> PAF line-integral score for every candidate pair
-of a limb (vectorised) -> bipartite matching per limb (``"greedy"`` as in Lightweight OpenPose, or
-``"hungarian"`` via scipy) -> assembling persons along the limbs.
+Decoding = peak finding (NMS, vectorised) -> PAF line-integral score for every candidate pair of
+every limb (vectorised) -> grouping (``matching``): ``"global"`` (default), one conflict-aware greedy
+merge over the connections of all limbs, strong ones first, then a relaxed tier that only re-joins
+fragments; ``"greedy"`` (Lightweight OpenPose's per-limb greedy matching) or ``"hungarian"`` (per
+limb, scipy), each followed by assembly along the limb tree.
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from featherpose.codecs.common import (
     resize_maps,
     to_numpy,
 )
-from featherpose.codecs.paf_grouping import assemble, greedy_match, hungarian_match, limb_scores, pair_fragments
+from featherpose.codecs.paf_grouping import (
+    assemble,
+    candidate_connections,
+    conflict_free_groups,
+    greedy_match,
+    hungarian_match,
+    limb_integrals,
+    pair_fragments,
+)
 from featherpose.skeletons import COCO17, OPENPOSE18, KeypointSet, coco_to_openpose
 
-MATCHINGS = ("greedy", "hungarian")
+MATCHINGS = ("greedy", "hungarian", "global")
 NECK_RULES = ("both", "impute")
 # PAF channels (x, y) of each OPENPOSE18 limb: the layout of CMU OpenPose, Lightweight OpenPose and Intel's
 # OMZ models, which this codec uses too, so their checkpoints and featherpose-trained ones are interchangeable.
@@ -44,6 +54,12 @@ class OpenPoseCodec:
     ``sigma`` (7) is in input pixels, ``paf_width`` (1, paper 000 Table 4 "thickness") in
     heatmap pixels. A heatmap pixel ``u`` covers input pixel ``u * stride + stride / 2 - 0.5``.
     Decoded keypoints are in the input frame.
+
+    Grouping: ``matching`` (``"global"``, ``"greedy"``, ``"hungarian"``; see the module docstring and
+    docs/codecs.md for the measurements); ``relink_fraction`` (0.3, ``"global"`` only): a second tier
+    accepts connections with at least this fraction of PAF samples above ``paf_min_value`` (the first
+    tier needs ``paf_min_fraction``, 0.8) when they join two fragments of disjoint keypoint types;
+    a value >= ``paf_min_fraction`` turns it off.
     """
 
     name = "openpose"
@@ -56,7 +72,7 @@ class OpenPoseCodec:
         stride: int = 8,
         sigma: float = 7.0,
         paf_width: float = 1.0,
-        matching: str = "greedy",
+        matching: str = "global",
         upsample: int = 1,
         peak_threshold: float = 0.1,
         peak_nms: str = "cross",
@@ -68,6 +84,7 @@ class OpenPoseCodec:
         merge_hips: bool = True,
         hip_gap_ratio: float = 1.5,
         neck: str = "impute",
+        relink_fraction: float = 0.3,
         keypoint_set: KeypointSet = OPENPOSE18,
     ) -> None:
         if matching not in MATCHINGS:
@@ -83,6 +100,7 @@ class OpenPoseCodec:
         self.paf_min_value, self.paf_min_fraction = paf_min_value, paf_min_fraction
         self.min_parts, self.min_person_score = min_parts, min_person_score
         self.merge_hips, self.hip_gap_ratio, self.neck = merge_hips, hip_gap_ratio, neck
+        self.relink_fraction = float(relink_fraction)
         self.keypoint_set = keypoint_set
 
     @property
@@ -212,15 +230,22 @@ class OpenPoseCodec:
         sub = np.stack([px, py], -1).astype(np.float32) + refine_log_parabola(heat, ch, py, px)
         scores = np.clip(heat[ch, py, px], 0.0, 1.0)
         cands = [np.nonzero(ch == j)[0] for j in range(k)]
-        limb_sc = limb_scores(
-            sub, paf, limbs, cands, self.paf_samples, self.paf_min_value, self.paf_min_fraction, size[0]
-        )
-        match = hungarian_match if self.matching == "hungarian" else greedy_match
-        conns = []
-        for (a, b), sc in zip(limbs, limb_sc, strict=True):
-            rows, cols = match(sc)
-            conns.append(np.stack([cands[a][rows], cands[b][cols]], -1))
-        ids = assemble(len(ch), ch, conns, self._tree, k)  # (P, K) peak index or -1
+        integrals = limb_integrals(sub, paf, limbs, cands, self.paf_samples, self.paf_min_value, size[0])
+        limb_sc = [np.where((f >= self.paf_min_fraction) & (m > 0), m, -np.inf) for m, f in integrals]
+        if self.matching == "global":
+            tiers = [candidate_connections(limb_sc, limbs, cands)]
+            if self.relink_fraction < self.paf_min_fraction:
+                weak = [np.where((f >= self.relink_fraction) & (f < self.paf_min_fraction) & (m > 0), m, -np.inf)
+                        for m, f in integrals]  # fmt: skip
+                tiers.append(candidate_connections(weak, limbs, cands))
+            ids = conflict_free_groups(len(ch), ch, tiers, k)
+        else:
+            match = hungarian_match if self.matching == "hungarian" else greedy_match
+            conns = []
+            for (a, b), sc in zip(limbs, limb_sc, strict=True):
+                rows, cols = match(sc)
+                conns.append(np.stack([cands[a][rows], cands[b][cols]], -1))
+            ids = assemble(len(ch), ch, conns, self._tree, k)  # (P, K) peak index or -1
         if self.merge_hips and self.keypoint_set is OPENPOSE18 and len(ids):
             ids = pair_fragments(ids, sub, 1, (8, 11), ((8, 9), (11, 12)), self.hip_gap_ratio)
         if not len(ids):

@@ -1,8 +1,11 @@
-"""Vectorised PAF grouping: limb line integrals, one-to-one matching, assembly into persons.
+"""PAF grouping: limb line integrals, then persons by one of two routes.
 
-No Python loop runs over pixels or candidate pairs: every candidate pair of every limb is scored
-in one gather, greedy matching takes all mutually-best pairs at once per round, and persons are
-the connected components of the accepted connections.
+Every candidate pair of every limb is scored in one gather (no Python loop over pixels or pairs).
+Then either the conflict-aware global merge (:func:`conflict_free_groups`, the OpenPose codec's
+default): all limbs' accepted connections in descending score, in tiers, each joining two persons
+whose keypoint types are disjoint (one loop over the accepted connections, with a union-find); or
+per-limb one-to-one matching (:func:`greedy_match`, which takes all mutually-best pairs at once per
+round, or :func:`hungarian_match`) and :func:`assemble` (connected components along the limb tree).
 """
 
 from __future__ import annotations
@@ -11,6 +14,52 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+
+def limb_integrals(
+    xy: np.ndarray,
+    pafs: np.ndarray,
+    limbs: list[tuple[int, int]],
+    cands: list[np.ndarray],
+    samples: int = 10,
+    min_value: float = 0.05,
+    height: int | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """PAF line integral of every candidate pair of every limb, in one gather.
+
+    ``xy`` (n, 2) peak positions in PAF pixels, ``pafs`` (2L, h, w), ``cands[j]`` the peak indices
+    of keypoint ``j``. Returns, per limb, two (na, nb) arrays: the mean dot product of the field
+    with the pair's unit vector over ``samples`` points of the segment, plus the Lightweight OpenPose
+    reference's penalty for limbs longer than half the map height (``-inf`` for coincident peaks),
+    and the fraction of the points whose dot product exceeds ``min_value``.
+    """
+    h, w = pafs.shape[-2:]
+    height = h if height is None else height
+    shapes = [(len(cands[a]), len(cands[b])) for a, b in limbs]
+    sizes = [na * nb for na, nb in shapes]
+    if sum(sizes) == 0:
+        return [(np.full(s, -np.inf, np.float32), np.zeros(s, np.float32)) for s in shapes]
+    ia = np.concatenate([np.repeat(cands[a], len(cands[b])) for a, b in limbs]).astype(np.int64)
+    ib = np.concatenate([np.tile(cands[b], len(cands[a])) for a, b in limbs]).astype(np.int64)
+    limb = np.repeat(np.arange(len(limbs)), sizes)
+    pa, d = xy[ia], xy[ib] - xy[ia]  # (m, 2)
+    norm = np.sqrt((d * d).sum(-1))
+    unit = d / np.maximum(norm, 1e-6)[:, None]
+    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    pts = pa[:, None, :] + t[None, :, None] * d[:, None, :]  # (m, S, 2)
+    p = pafs.reshape(-1)
+    base = limb[:, None] * 2 * h
+    xi = np.clip(np.rint(pts[..., 0]).astype(np.int64), 0, w - 1)
+    yi = np.clip(np.rint(pts[..., 1]).astype(np.int64), 0, h - 1)
+    flat = (base + yi) * w + xi  # index of the x channel; + h * w gives y
+    vx, vy = p[flat], p[flat + h * w]
+    dots = vx * unit[:, None, 0] + vy * unit[:, None, 1]
+    mean = dots.mean(-1) + np.minimum(0.5 * height / np.maximum(norm, 1e-6) - 1.0, 0.0)
+    mean = np.where(norm > 0, mean, -np.inf).astype(np.float32)
+    frac = (dots > min_value).mean(-1).astype(np.float32)
+    cut = np.cumsum(sizes)[:-1]
+    parts = zip(np.split(mean, cut), np.split(frac, cut), shapes, strict=True)
+    return [(m.reshape(s), f.reshape(s)) for m, f, s in parts]
 
 
 def limb_scores(
@@ -23,38 +72,13 @@ def limb_scores(
     min_fraction: float = 0.8,
     height: int | None = None,
 ) -> list[np.ndarray]:
-    """PAF line integral of every candidate pair of every limb, in one gather.
-
-    ``xy`` (n, 2) peak positions in PAF pixels, ``pafs`` (2L, h, w), ``cands[j]`` the peak indices
-    of keypoint ``j``. Returns, per limb, an (na, nb) score matrix, ``-inf`` where a pair fails the
-    criteria of the Lightweight OpenPose reference: mean dot product with the unit vector plus a
-    penalty for limbs longer than half the map height, > 0, and at least ``min_fraction`` of the
-    ``samples`` points above ``min_value``.
-    """
-    h, w = pafs.shape[-2:]
-    height = h if height is None else height
-    shapes = [(len(cands[a]), len(cands[b])) for a, b in limbs]
-    sizes = [na * nb for na, nb in shapes]
-    total = sum(sizes)
-    if total == 0:
-        return [np.full(s, -np.inf, np.float32) for s in shapes]
-    ia = np.concatenate([np.repeat(cands[a], len(cands[b])) for a, b in limbs]).astype(np.int64)
-    ib = np.concatenate([np.tile(cands[b], len(cands[a])) for a, b in limbs]).astype(np.int64)
-    limb = np.repeat(np.arange(len(limbs)), sizes)
-    pa, d = xy[ia], xy[ib] - xy[ia]  # (m, 2)
-    norm = np.sqrt((d * d).sum(-1))
-    unit = d / np.maximum(norm, 1e-6)[:, None]
-    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
-    pts = pa[:, None, :] + t[None, :, None] * d[:, None, :]  # (m, S, 2)
-    xi = np.clip(np.rint(pts[..., 0]).astype(np.int64), 0, w - 1)
-    yi = np.clip(np.rint(pts[..., 1]).astype(np.int64), 0, h - 1)
-    flat = (limb[:, None] * 2 * h + yi) * w + xi  # index of the x channel; + h * w gives y
-    p = pafs.reshape(-1)
-    dots = p[flat] * unit[:, None, 0] + p[flat + h * w] * unit[:, None, 1]
-    mean = dots.mean(-1) + np.minimum(0.5 * height / np.maximum(norm, 1e-6) - 1.0, 0.0)
-    frac = (dots > min_value).mean(-1)
-    score = np.where((frac >= min_fraction) & (mean > 0) & (norm > 0), mean, -np.inf).astype(np.float32)
-    return [s.reshape(shape) for s, shape in zip(np.split(score, np.cumsum(sizes)[:-1]), shapes, strict=True)]
+    """Per limb, the (na, nb) connection scores of :func:`limb_integrals`, ``-inf`` where a pair fails
+    the criteria of the Lightweight OpenPose reference: mean (with the length penalty) > 0 and at
+    least ``min_fraction`` of the ``samples`` points above ``min_value``."""
+    out = []
+    for mean, frac in limb_integrals(xy, pafs, limbs, cands, samples, min_value, height):
+        out.append(np.where((frac >= min_fraction) & (mean > 0), mean, -np.inf).astype(np.float32))
+    return out
 
 
 def greedy_match(sc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +147,60 @@ def assemble(
                 persons[lb] = -1
                 label[label == lb] = la
     return persons[(persons >= 0).any(1)]
+
+
+def candidate_connections(
+    scores: list[np.ndarray], limbs: list[tuple[int, int]], cands: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every finite entry of every limb's score matrix as flat arrays (score, peak a, peak b)."""
+    sc, pa, pb = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for (a, b), m in zip(limbs, scores, strict=True):
+        r, c = np.nonzero(np.isfinite(m))
+        sc.append(m[r, c].astype(np.float32))
+        pa.append(cands[a][r])
+        pb.append(cands[b][c])
+    return np.concatenate(sc), np.concatenate(pa).astype(np.int64), np.concatenate(pb).astype(np.int64)
+
+
+def conflict_free_groups(
+    n_peaks: int,
+    peak_types: np.ndarray,
+    tiers: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    k: int,
+) -> np.ndarray:
+    """Persons (P, K) of peak indices (-1 = absent) by a conflict-aware greedy merge over all limbs.
+
+    ``tiers``: lists of candidate connections (score, peak a, peak b), taken tier after tier, each
+    by descending score, across all limbs at once (tree and redundant). A connection joins the two
+    persons holding its peaks when their keypoint types are disjoint, so a person never holds two
+    peaks of one type, and a weak connection (a later tier) can only join fragments that no strong
+    one has claimed. On a tree of limbs, one tier gives the same persons as greedy matching per
+    limb; a second tier of relaxed criteria re-joins fragments that a broken PAF left apart.
+    """
+    if n_peaks == 0:
+        return np.zeros((0, k), np.int64)
+    parent = list(range(n_peaks))
+    mask = [1 << int(t) for t in peak_types]
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for sc, pa, pb in tiers:
+        order = np.argsort(-sc, kind="stable")
+        for a, b in zip(pa[order].tolist(), pb[order].tolist(), strict=True):
+            ra, rb = root(a), root(b)
+            if ra == rb or mask[ra] & mask[rb]:
+                continue
+            parent[rb] = ra
+            mask[ra] |= mask[rb]
+    label = np.array([root(i) for i in range(n_peaks)])
+    _, label = np.unique(label, return_inverse=True)
+    persons = np.full((label.max() + 1, k), -1, np.int64)
+    persons[label, peak_types] = np.arange(n_peaks)
+    return persons
 
 
 def pair_fragments(
