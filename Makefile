@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[deploy,plot,dev]"
+	$(PY) -m pip install --quiet -e ".[deploy,plot,video,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

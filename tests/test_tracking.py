@@ -7,7 +7,7 @@ import pytest
 
 from featherpose.inference import Pose
 from featherpose.skeletons import COCO17
-from featherpose.tracking import PoseTracker, box_iou
+from featherpose.tracking import BoxCarrier, PoseTracker, box_iou
 
 
 def _person(x: float, y: float = 50.0, height: float = 200.0) -> Pose:
@@ -73,3 +73,46 @@ def test_oks_falls_back_to_box_iou_without_confident_keypoints():
     b = _moved(a, 3)
     b.keypoints[:, 0] += np.random.default_rng(1).normal(0, 40, 17)  # keypoints all over the place
     assert tracker.update([b])[0].track_id == first.track_id  # the boxes still overlap
+
+
+def test_box_carrier_runs_the_detector_every_n_frames():
+    carrier = BoxCarrier(every=3)
+    a = _person(100)
+    plan = []
+    for _ in range(7):
+        got = carrier.boxes()
+        plan.append("detect" if got is None else "carry")
+        carrier.update([_moved(a, 2)])
+    assert plan == ["detect", "carry", "carry", "detect", "carry", "carry", "detect"]
+    assert carrier.detections == 3
+    assert BoxCarrier(every=1).boxes() is None and BoxCarrier(every=1).boxes() is None
+    with pytest.raises(ValueError, match=">= 1"):
+        BoxCarrier(every=0)
+
+
+def test_box_carrier_boxes_follow_the_pose_and_keep_the_detection_score():
+    carrier = BoxCarrier(every=10, pad=0.1)
+    a = _person(100)
+    assert carrier.boxes() is None
+    detected = np.array([[90.0, 40.0, 90.0, 230.0], [500.0, 40.0, 60.0, 200.0]])
+    carrier.update([a], detected, np.array([0.8, 0.3]))  # a came from the first box (best overlap)
+    boxes, scores = carrier.boxes()
+    kp = a.keypoints
+    w, h = np.ptp(kp[:, 0]), np.ptp(kp[:, 1])
+    np.testing.assert_allclose(boxes, [[kp[:, 0].min() - 0.1 * w, kp[:, 1].min() - 0.1 * h, 1.2 * w, 1.2 * h]],
+                               rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(scores, [0.8])
+    carrier.update([_moved(a, 5)], boxes, scores)  # carried again: the score stays the detection's
+    np.testing.assert_allclose(carrier.boxes()[1], [0.8])
+
+
+def test_box_carrier_asks_the_detector_when_nobody_is_confident():
+    carrier = BoxCarrier(every=10, kpt_thr=0.3, min_keypoints=3)
+    weak = _person(100)
+    weak.keypoints[:, 2] = 0.2  # nothing above kpt_thr: nothing to carry
+    assert carrier.boxes() is None
+    carrier.update([weak])
+    assert carrier.boxes() is None  # detector again, not an empty carry
+    carrier.update([_person(100), weak])
+    boxes, _ = carrier.boxes()
+    assert len(boxes) == 1  # only the confident pose is carried

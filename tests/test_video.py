@@ -8,10 +8,21 @@ import cv2
 import numpy as np
 import pytest
 
+from featherpose import video
 from featherpose.codecs import MultiPersonPoses
 from featherpose.inference import PoseEstimator
 from featherpose.io import InputError
-from featherpose.video import estimate_video, is_video, read_frames, video_info
+from featherpose.video import (
+    H264Writer,
+    Window,
+    estimate_video,
+    fourcc_of,
+    h264_available,
+    is_video,
+    open_writer,
+    read_frames,
+    video_info,
+)
 
 IMAGE = "val2017/000000397133.jpg"
 FRAMES, SIZE = 8, (160, 120)  # (width, height)
@@ -96,3 +107,58 @@ def test_estimate_video_tracks_and_smooths(coco_mini, tmp_path, ae_model_name="l
     assert jitter(xs) < 0.6 * jitter(xr)
     info = video_info(out)
     assert (info.width, info.height, info.frames) == (*SIZE, FRAMES)
+
+
+def _clip(coco_mini: Path, size: tuple[int, int], n: int = 6) -> list[np.ndarray]:
+    image = cv2.imread(str(coco_mini / IMAGE))
+    return [cv2.resize(image[:, 8 * i : 8 * i + 560], size, interpolation=cv2.INTER_AREA) for i in range(n)]
+
+
+def test_h264_output_plays_in_opencv(coco_mini, tmp_path):
+    """The H.264 writer (PyAV): OpenCV reads it back as avc1 / h264, every frame, close to the input;
+    an odd frame size is padded to even (4:2:0)."""
+    if not h264_available():
+        pytest.skip("PyAV is not installed (pip install 'featherpose[video]'): H.264 output falls back to mp4v")
+    frames = _clip(coco_mini, (97, 65))
+    writer = open_writer(tmp_path / "clip.mp4", 12.5, (97, 65))
+    assert isinstance(writer, H264Writer)
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    writer.release()  # twice is harmless
+    assert fourcc_of(tmp_path / "clip.mp4").lower() in ("avc1", "h264")
+    info = video_info(tmp_path / "clip.mp4")
+    assert (info.width, info.height, info.frames, info.fps) == (98, 66, 6, 12.5)
+    back = list(read_frames(tmp_path / "clip.mp4"))
+    assert len(back) == 6
+    same, other = (np.abs(back[4][:65, :97].astype(int) - frames[i]).mean() for i in (4, 0))
+    assert same < 10 and same < 0.6 * other  # lossy (x264 crf 23 on a tiny frame), but it is frame 4
+    data = (tmp_path / "clip.mp4").read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # +faststart: a browser can start before the end
+
+
+def test_mp4v_fallback_without_pyav(coco_mini, tmp_path, monkeypatch):
+    monkeypatch.setattr(video, "h264_available", lambda: False)
+    writer = open_writer(tmp_path / "clip.mp4", 10.0, SIZE)
+    assert isinstance(writer, cv2.VideoWriter)
+    for f in _clip(coco_mini, SIZE, 3):
+        writer.write(f)
+    writer.release()
+    assert fourcc_of(tmp_path / "clip.mp4") in ("FMP4", "mp4v")
+    assert fourcc_of(tmp_path / "other.avi") == "" and not (tmp_path / "other.avi").exists()
+
+
+def test_window_says_why_it_cannot_open(monkeypatch):
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the DISPLAY rule is Linux's")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    win = Window()
+    assert not win.available and win.reason == "no display (DISPLAY is not set)"
+    assert win.show(np.zeros((8, 8, 3), np.uint8))  # a no-op that never asks to stop
+    if "GUI:                           NONE" in cv2.getBuildInformation():
+        monkeypatch.setenv("DISPLAY", ":99")
+        win = Window()
+        assert not win.available and "no GUI" in win.reason

@@ -70,3 +70,43 @@ def test_heatmap_rendered_where_the_matrix_puts_it(coco_mini, tmp_path):
     assert cv2.imread(str(paths[0])).shape == image.shape
     with pytest.raises(ValueError, match="kind"):
         render_maps(image, [MapLayer("bogus", heat, layer.matrix)], "bogus")
+
+
+def test_draw_options(coco_mini):
+    """Every drawing option changes the picture as documented; ``options=`` equals the keywords."""
+    from featherpose.viz import PERSON_COLORS, SIDE_COLORS, DrawOptions, limb_colors
+
+    image = cv2.imread(str(coco_mini / IMAGE))
+    at = (150, 175)  # on the left shoulder -> left elbow limb
+    base = draw_poses(image, [_pose(1.0)], COCO17, show_ids=False)
+    side = draw_poses(image, [_pose(1.0)], COCO17, show_ids=False, colors="side")
+    np.testing.assert_allclose(side[at], SIDE_COLORS["left"], atol=2)
+    sides = limb_colors(COCO17, "side")
+    assert sides[COCO17.limbs.index((6, 8))] == SIDE_COLORS["right"]
+    assert sides[COCO17.limbs.index((5, 6))] == SIDE_COLORS["centre"]  # shoulder to shoulder
+    person = draw_poses(image, [_pose(1.0)], COCO17, show_ids=False, colors="person")
+    np.testing.assert_allclose(person[at], palette(PERSON_COLORS)[3 % PERSON_COLORS], atol=2)  # track id 3
+    np.testing.assert_array_equal(draw_poses(image, [_pose(0.9)], COCO17, kpt_thr=0.95), image)
+    assert (draw_poses(image, [_pose(0.9)], COCO17, kpt_thr=0.85) != image).any()
+    boxed = draw_poses(image, [_pose(1.0)], COCO17, show_ids=False, show_boxes=True)
+    assert (boxed[100, 160:240] != base[100, 160:240]).any() and (boxed[250, 150] != base[250, 150]).any()
+    thin = draw_poses(image, [_pose(1.0)], COCO17, show_ids=False, thickness=1, radius=0)
+    thick = draw_poses(image, [_pose(1.0)], COCO17, show_ids=False, thickness=5, radius=8)
+    assert (thin != image).any(-1).sum() < (base != image).any(-1).sum() < (thick != image).any(-1).sum()
+    opts = DrawOptions(kpt_thr=0.2, thickness=3, radius=2, show_ids=True, show_boxes=True, colors="side")
+    np.testing.assert_array_equal(
+        draw_poses(image, [_pose(1.0)], COCO17, options=opts),
+        draw_poses(image, [_pose(1.0)], COCO17, 0.2, 3, True, True, radius=2, colors="side"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"kpt_thr": 1.5}, "keypoint threshold must be in"), ({"thickness": 0}, "thickness must be >= 1"),
+     ({"radius": -1}, "radius must be >= 0"), ({"colors": "rainbow"}, "unknown colour scheme 'rainbow'")],
+)  # fmt: skip
+def test_bad_draw_options(kwargs, message):
+    from featherpose.viz import DrawOptions
+
+    with pytest.raises(ValueError, match=message):
+        DrawOptions(**kwargs)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from featherpose.inference.pose import Pose
+from featherpose.inference.pose import Pose, box_from_keypoints
 from featherpose.nms import oks_matrix
 
 METRICS = ("oks", "iou")
@@ -108,3 +108,58 @@ class PoseTracker:
 
     def reset(self) -> None:
         self.tracks, self.next_id = [], 1
+
+
+class BoxCarrier:
+    """Person boxes for a top-down model between detector runs (the detector every ``every``
+    frames, as rtmlib's and MMDeploy's pose trackers do).
+
+    After each frame, :meth:`update` keeps one box per pose that has at least ``min_keypoints``
+    keypoints scoring above ``kpt_thr``: their extent grown by ``pad`` a side (the same rule that
+    turns the detector's poses into boxes), at least ``min_size`` pixels a side. :meth:`boxes`
+    gives those boxes for the next frame, or None when the detector must run: every ``every``-th
+    frame counted from the last detection, and whenever no pose was confident enough to carry
+    (someone lost, or nobody there yet).
+    """
+
+    def __init__(self, every: int, kpt_thr: float = 0.3, min_keypoints: int = 3, pad: float = 0.1,
+                 min_size: float = 8.0) -> None:  # fmt: skip
+        if every < 1:
+            raise ValueError(f"the detector interval must be >= 1 frame, got {every}")
+        self.every, self.kpt_thr, self.min_keypoints = int(every), kpt_thr, min_keypoints
+        self.pad, self.min_size = pad, min_size
+        self.carried: tuple[np.ndarray, np.ndarray] | None = None
+        self.since_detection = 0
+        self.detections = 0  # how many frames the detector ran on
+
+    def boxes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(boxes (M, 4) x, y, w, h, scores (M,)) for the next frame, or None: run the detector
+        (counted in ``detections``)."""
+        if self.carried is None or self.since_detection >= self.every - 1:
+            self.since_detection = 0
+            self.detections += 1
+            return None
+        self.since_detection += 1
+        return self.carried
+
+    def update(self, poses: Sequence[Pose], boxes: np.ndarray | None = None, scores: np.ndarray | None = None) -> None:
+        """Take the boxes to carry from this frame's poses. ``boxes`` / ``scores``: the person boxes
+        the frame's poses were estimated in and their scores (detector or carried); each carried box
+        keeps the score of the box its pose came from (the best-overlapping one), so that pose scores
+        (keypoint score times box score) do not shrink frame after frame. Without them a carried box
+        scores 1."""
+        keep = [p for p in poses if int((np.asarray(p.keypoints)[:, 2] > self.kpt_thr).sum()) >= self.min_keypoints]
+        if not keep:
+            self.carried = None
+            return
+        new = np.array([box_from_keypoints(p.keypoints, self.kpt_thr, self.pad) for p in keep], np.float64)
+        if boxes is not None and scores is not None and len(boxes):
+            own = np.array([p.box for p in keep], np.float64)
+            carried_scores = np.asarray(scores, np.float64)[box_iou(own, boxes).argmax(1)]
+        else:
+            carried_scores = np.ones(len(keep))
+        big = (new[:, 2] >= self.min_size) & (new[:, 3] >= self.min_size)
+        self.carried = (new[big], carried_scores[big]) if big.any() else None
+
+    def reset(self) -> None:
+        self.carried, self.since_detection = None, 0

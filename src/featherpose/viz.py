@@ -1,7 +1,7 @@
 """Drawing poses and raw network outputs with OpenCV.
 
-* :func:`draw_poses`: skeletons coloured by limb, each limb and keypoint drawn with its score as
-  opacity, optional track ids.
+* :func:`draw_poses`: skeletons coloured by limb (or by side, or by person), each limb and
+  keypoint drawn with its score as opacity, optional track ids and boxes (:class:`DrawOptions`).
 * :func:`render_maps` / :func:`save_maps`: network outputs over the image — heatmaps as a
   colour-mapped maximum over channels, PAFs as colour-coded direction (HSV hue = angle, value =
   magnitude), tag maps as hue (the tag of the strongest keypoint channel) times heatmap strength.
@@ -10,14 +10,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from featherpose.inference.maps import MapLayer
-from featherpose.inference.pose import Pose
 from featherpose.skeletons import COCO17, KeypointSet
+
+
+class PoseLike(Protocol):
+    """What :func:`draw_poses` reads of a pose (:class:`featherpose.inference.Pose` has it all)."""
+
+    keypoints: np.ndarray
+    score: float
+    box: tuple[float, float, float, float]
+    track_id: int | None
 
 
 def palette(n: int, saturation: int = 230, value: int = 255) -> list[tuple[int, int, int]]:
@@ -48,31 +58,89 @@ def _blend_draw(
     cv2.addWeighted(layer, alpha, roi, 1.0 - alpha, 0.0, dst=roi)
 
 
+COLOR_SCHEMES = ("limb", "side", "person")
+"""Skeleton colour schemes: ``limb`` (a hue per limb, the default), ``side`` (left / right / centre
+limbs, from the keypoint names), ``person`` (one colour per pose: by track id when set, else order)."""
+
+SIDE_COLORS = {"left": (255, 170, 0), "right": (0, 140, 255), "centre": (60, 220, 60)}  # BGR
+PERSON_COLORS = 12  # distinct hues of the ``person`` scheme
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """How :func:`draw_poses` draws: elements scoring under ``kpt_thr`` are skipped; ``thickness``
+    (limb width in pixels) and ``radius`` (keypoint dot) default to the image size (``thickness`` =
+    shorter side / 240, at least 1; ``radius`` = thickness + 1); ``show_ids`` writes track ids above
+    the poses, ``show_boxes`` draws the person boxes; ``colors``: one of :data:`COLOR_SCHEMES`."""
+
+    kpt_thr: float = 0.05
+    thickness: int | None = None
+    radius: int | None = None
+    show_ids: bool = True
+    show_boxes: bool = False
+    colors: str = "limb"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.kpt_thr <= 1.0:
+            raise ValueError(f"drawing: keypoint threshold must be in [0, 1], got {self.kpt_thr}")
+        if self.thickness is not None and self.thickness < 1:
+            raise ValueError(f"drawing: thickness must be >= 1, got {self.thickness}")
+        if self.radius is not None and self.radius < 0:
+            raise ValueError(f"drawing: radius must be >= 0, got {self.radius}")
+        if self.colors not in COLOR_SCHEMES:
+            raise ValueError(f"drawing: unknown colour scheme {self.colors!r}; known: {', '.join(COLOR_SCHEMES)}")
+
+
+def _side(name: str) -> str:
+    n = name.lower()
+    return "left" if n.startswith(("left", "l_")) else "right" if n.startswith(("right", "r_")) else "centre"
+
+
+def limb_colors(keypoint_set: KeypointSet, scheme: str = "limb") -> list[tuple[int, int, int]]:
+    """BGR colour of each limb of ``keypoint_set`` under ``scheme`` (``limb`` or ``side``; the
+    ``person`` scheme colours whole poses, see :func:`draw_poses`)."""
+    if scheme == "side":
+        sides = [{_side(keypoint_set.keypoints[a]), _side(keypoint_set.keypoints[b])} for a, b in keypoint_set.limbs]
+        return [SIDE_COLORS[s.pop() if len(s) == 1 else "centre"] for s in sides]
+    return palette(len(keypoint_set.limbs))
+
+
 def draw_poses(
     image: np.ndarray,
-    poses: Sequence[Pose],
+    poses: Sequence[PoseLike],
     keypoint_set: KeypointSet = COCO17,
     kpt_thr: float = 0.05,
     thickness: int | None = None,
     show_ids: bool = True,
     show_boxes: bool = False,
+    radius: int | None = None,
+    colors: str = "limb",
+    options: DrawOptions | None = None,
 ) -> np.ndarray:
-    """A copy of the BGR ``image`` with every pose drawn: limb colours from :func:`palette`, opacity
-    = the lower score of the limb's two keypoints (a keypoint's own score for its dot); elements
-    under ``kpt_thr`` are skipped. Track ids (when set) are written above the pose."""
+    """A copy of the BGR ``image`` with every pose drawn: limb colours from ``colors`` (see
+    :data:`COLOR_SCHEMES`), opacity = the lower score of the limb's two keypoints (a keypoint's own
+    score for its dot); elements under ``kpt_thr`` are skipped. Track ids (when set) are written
+    above the pose. ``options`` (a :class:`DrawOptions`), when given, is used instead of the
+    individual drawing arguments."""
+    opts = options or DrawOptions(kpt_thr, thickness, radius, show_ids, show_boxes, colors)
     out = np.ascontiguousarray(image.copy())
     h, w = out.shape[:2]
-    t = thickness or max(1, round(min(h, w) / 240))
-    r = t + 1
-    colors = palette(len(keypoint_set.limbs))
-    for pose in poses:
+    t = opts.thickness or max(1, round(min(h, w) / 240))
+    r = t + 1 if opts.radius is None else opts.radius
+    scheme = limb_colors(keypoint_set, opts.colors)
+    people = palette(PERSON_COLORS)
+    for i, pose in enumerate(poses):
         kp = np.asarray(pose.keypoints, np.float64)
-        if show_boxes:
+        tid = pose.track_id if pose.track_id is not None else i
+        colors = [people[tid % PERSON_COLORS]] * len(scheme) if opts.colors == "person" else scheme
+        shown = bool((kp[:, 2] >= opts.kpt_thr).any())
+        if opts.show_boxes and shown:
             x, y, bw, bh = pose.box
-            cv2.rectangle(out, (round(x), round(y)), (round(x + bw), round(y + bh)), (200, 200, 200), 1)
+            box_color = colors[0] if opts.colors == "person" else (200, 200, 200)
+            cv2.rectangle(out, (round(x), round(y)), (round(x + bw), round(y + bh)), box_color, max(1, t // 2))
         for li, (a, b) in enumerate(keypoint_set.limbs):
             alpha = float(min(kp[a, 2], kp[b, 2]))
-            if alpha < kpt_thr:
+            if alpha < opts.kpt_thr or alpha <= 0:
                 continue
             pa, pb = (round(kp[a, 0]), round(kp[a, 1])), (round(kp[b, 0]), round(kp[b, 1]))
             region = (min(pa[0], pb[0]) - t, min(pa[1], pb[1]) - t, max(pa[0], pb[0]) + t, max(pa[1], pb[1]) + t)
@@ -82,7 +150,7 @@ def draw_poses(
 
             _blend_draw(out, alpha, region, line)
         for j in range(len(kp)):
-            if kp[j, 2] < kpt_thr:
+            if kp[j, 2] < opts.kpt_thr or kp[j, 2] <= 0 or r <= 0:
                 continue
             c = (round(kp[j, 0]), round(kp[j, 1]))
 
@@ -90,7 +158,7 @@ def draw_poses(
                 cv2.circle(layer, (c[0] - o[0], c[1] - o[1]), r, (255, 255, 255), -1, cv2.LINE_AA)
 
             _blend_draw(out, float(kp[j, 2]), (c[0] - r - 1, c[1] - r - 1, c[0] + r + 1, c[1] + r + 1), dot)
-        if show_ids and pose.track_id is not None and (kp[:, 2] >= kpt_thr).any():
+        if opts.show_ids and pose.track_id is not None and shown:
             x, y = pose.box[0], pose.box[1]
             cv2.putText(out, f"#{pose.track_id}", (max(round(x), 0), max(round(y) - 4, 12)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.4 * t + 0.2, (255, 255, 255), t, cv2.LINE_AA)  # fmt: skip

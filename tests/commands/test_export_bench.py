@@ -44,13 +44,22 @@ def test_export_onnx_and_openvino(tmp_path, capsys, monkeypatch):
         (["--model", "nope", "--out", "x.onnx"], "unknown model"),
         (["--model", "mobileposenet", "--out", "x.tflite"], ".onnx or .xml"),
         (["--model", "mobileposenet", "--format", "openvino", "--out", "x.onnx"], ".xml"),
-        (["--model", "mobileposenet", "--int8", "--out", "x.onnx"], "--calib"),
         (["--model", "mobileposenet", "--int8", "--calib", "no/such/dir", "--out", "x.onnx"], "not found"),
     ],
 )
 def test_export_errors(argv, message, capsys):
     assert main(["export", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_export_int8_without_calibration_images(capsys, monkeypatch):
+    """No --calib and no ../shared/data to default to: one line asking for --calib."""
+    from featherpose.deploy import quantize
+
+    monkeypatch.setattr(quantize, "default_calibration", lambda: None)
+    assert main(["export", "--model", "mobileposenet", "--int8", "--out", "x.onnx"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--calib" in err
 
 
 def test_bench_json_and_plot(tmp_path, capsys):
@@ -73,8 +82,15 @@ def test_bench_json_and_plot(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["--models", "nope"], "unknown model"), (["--backends", "tensorrt"], "unknown backend"),
-     (["--precisions", "fp8"], "fp8")],
+     (["--models", "mobileposenet", "nope"], "unknown model 'nope'")],
 )  # fmt: skip
 def test_bench_errors(argv, message, capsys):
     assert main(["bench", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_bench_bad_precision_is_an_argument_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--precisions", "fp32,fp8"])
+    assert exc.value.code == 2
+    assert "argument --precisions: 'fp8' is not one of fp32, bf16" in capsys.readouterr().err

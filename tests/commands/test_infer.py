@@ -149,9 +149,10 @@ def test_batch_with_good_and_bad_items(tmp_path, coco_mini, crowdpose_fixtures):
         mine = [p for p in preds if p["image_id"] == image_id]
         assert len(mine) == n and all(len(p["keypoints"]) == 51 and "score" in p for p in mine)
         assert mine[0]["file_name"].endswith(f"{image_id}.jpg")
-    frames = [p for p in preds if p["file_name"].endswith("walk.avi")]
-    assert sorted({p["frame"] for p in frames}) == [0, 1, 2, 3]
-    assert {p["track_id"] for p in frames} == {1}  # one person, tracked across frames
+    assert not [p for p in preds if p["file_name"].endswith("walk.avi")]  # --boxes lists no frame of it: nobody
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in records if r["source"].endswith("walk.avi")] == [0, 1, 2, 3]
+    assert sum(len(r["poses"]) for r in records) == len(preds)
     for stem in ("103319", "106848", "000000000139", "deep", "alpha"):
         assert cv2.imread(str(out / f"{stem}.jpg")) is not None, stem
     assert (out / "maps" / "106848_heatmaps.jpg").exists()

@@ -87,6 +87,21 @@ def test_box_source_detector_boxes_and_the_whole_image_fallback():
         BoxSource()(_frame())
 
 
+def test_box_source_drops_detector_fragments():
+    """Detector poses under DETECTOR_MIN_SCORE are fragments, not people: no crop for them (unless
+    the floor is lowered); a boxes file is not filtered by it."""
+    from featherpose.inference.box_source import DETECTOR_MIN_SCORE
+
+    kps = np.array([[10.0, 10.0, 1.0], [30.0, 50.0, 1.0]] + [[0.0, 0.0, 0.0]] * 15, np.float32)
+    low = DETECTOR_MIN_SCORE * 0.8
+    found = [Pose(kps, 0.6, (0, 0, 1, 1)), Pose(kps, low, (0, 0, 1, 1))]
+    assert BoxSource(detect=lambda frame: found)(_frame())[1].tolist() == [0.6]
+    kept = BoxSource(detect=lambda frame: found, detector_min_score=0.0)(_frame())[1]
+    assert kept.tolist() == pytest.approx([0.6, low])
+    det = {1: (np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([low]))}
+    assert BoxSource(det)(_frame(), image_id=1)[1].tolist() == pytest.approx([low])
+
+
 def test_tta_views_and_validation():
     assert TestTimeAugmentation().views == [(1.0, False)]
     assert TestTimeAugmentation((1.0, 0.5), True).views == [(1.0, False), (0.5, False), (1.0, True), (0.5, True)]

@@ -8,15 +8,17 @@ import json
 import sys
 
 from featherpose.cli import CLIError
+from featherpose.commands.args import add_list_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="speed of models x backends next to the machine's floor",
                               description=__doc__)  # fmt: skip
-    p.add_argument("--models", help="comma-separated model names (default: all registered)")
-    p.add_argument("--backends", help="comma-separated: torch,onnxruntime,openvino (default: all installed)")
-    p.add_argument("--precisions", help="comma-separated fp32,bf16 (default: fp32, plus bf16 on OpenVINO "
-                                        "where the CPU has it)")  # fmt: skip
+    add_list_argument(p, "--models", help="model names, a,b or a b (default: all registered)")
+    add_list_argument(p, "--backends", help="torch, onnxruntime, openvino; a,b or a b (default: all installed)")
+    add_list_argument(p, "--precisions", choices=("fp32", "bf16"),
+                      help="fp32, bf16; a,b or a b (default: fp32, plus bf16 on OpenVINO where the CPU "
+                           "has it)")  # fmt: skip
     p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")
     p.add_argument("--repeats", type=int, help="timed batch-1 calls (default 3; --full: 10)")
     p.add_argument("--batch", type=int, default=32, help="throughput batch size (default 32; 0 skips it)")
@@ -27,28 +29,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _list(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
-
-
 def run(args: argparse.Namespace) -> int:
     from featherpose.bench import BACKENDS, available_backends, format_table, plot, run_bench, save_json
     from featherpose.models import list_models
 
-    models = _list(args.models)
+    models = args.models
     unknown = sorted(set(models or []) - set(list_models()))
     if unknown:
         raise CLIError(f"unknown model {unknown[0]!r}; known: {', '.join(list_models())}")
-    backends = _list(args.backends)
+    backends = args.backends
     for b in backends or []:
         if b not in BACKENDS:
             raise CLIError(f"unknown backend {b!r}; known: {', '.join(BACKENDS)}")
         if b not in available_backends():
             raise CLIError(f"backend {b} is not installed (pip install 'featherpose[deploy]')")
-    precisions = _list(args.precisions)
-    for p in precisions or []:
-        if p not in ("fp32", "bf16"):
-            raise CLIError(f"--precisions: {p!r} is not fp32 or bf16")
+    precisions = args.precisions
     if args.threads < 1 or args.batch < 0:
         raise CLIError("--threads must be >= 1 and --batch >= 0")
     repeats = args.repeats or (10 if args.full else 3)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from featherpose.cli import CLIError
+from featherpose.commands.args import SIZE_METAVAR, size_arg
 
 KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "n_images", "n_persons")
 
@@ -18,20 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--codec", help="codec name (see --list)")
     p.add_argument("--ann", type=Path, help="COCO-format keypoint annotation file")
     p.add_argument("--images", type=Path, help="folder with the file's images")
-    p.add_argument("--input-size", help="network input HxW (default: the codec's, e.g. 256x192)")
+    p.add_argument("--input-size", type=size_arg, metavar=SIZE_METAVAR,
+                   help="network input size, H or HxW; H keeps the codec's aspect ratio (default: the "
+                        "codec's, e.g. 256x192)")  # fmt: skip
     p.add_argument("--flip", action="store_true", help="flip test, as `infer --flip`")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise CLIError(f"--input-size {text!r}: expected HxW, e.g. 256x192") from None
-    if h <= 0 or w <= 0:
-        raise CLIError(f"--input-size {text!r}: sizes must be positive")
-    return h, w
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"unknown codec {args.codec!r}; known: {', '.join(CODECS)}")
     if not args.images.is_dir():
         raise CLIError(f"folder {args.images}: not found")
-    size = _size(args.input_size) if args.input_size else None
+    size = None
+    if args.input_size is not None:  # H alone keeps the codec's own aspect ratio
+        from featherpose.codecs import get_codec
+        from featherpose.preprocess import parse_input_size
+
+        size = parse_input_size(args.input_size, tuple(get_codec(args.codec).input_size))
     try:
         res = codec_check(args.codec, args.ann, args.images, size, flip=args.flip)
     except (AnnotationError, ImageError) as exc:

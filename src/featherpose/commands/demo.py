@@ -11,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 from featherpose.bench import time_model
+from featherpose.commands.args import add_list_argument
 from featherpose.models import get_spec, list_models
 from featherpose.report import format_table, model_row
 
@@ -24,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads (default: $OMP_NUM_THREADS when set, else 2; 1 on a busy machine)")  # fmt: skip
     p.add_argument("--repeats", type=int, default=3, help="timed runs per model, after one warm-up (median reported)")
-    p.add_argument("--models", nargs="*", default=None, help="only these models in the table (default: all)")
+    add_list_argument(p, "--models", help="only these models in the table, a,b or a b (default: all)")
     p.add_argument("--skip-image", action="store_true", help="only the models table, no photo through the pipeline")
     p.add_argument("--skip-table", action="store_true", help="only the photo through the pipeline, no models table")
     p.set_defaults(func=run)

@@ -24,6 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from featherpose.cli import CLIError
+from featherpose.commands.args import SIZE_METAVAR, size_arg
 from featherpose.engine.checkpoint import CheckpointError
 from featherpose.io import InputError, image_header, open_image
 
@@ -44,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="with a model name: safetensors weights or a shipped tag (default: the "
                                      "model's shipped weights)")  # fmt: skip
     p.add_argument("--out", required=True, metavar="LABELS.json", help="output COCO keypoint file")
-    p.add_argument("--input-size", metavar="H|HxW", help="network input size (default: the model's)")
+    p.add_argument("--input-size", type=size_arg, metavar=SIZE_METAVAR,
+                   help="network input size (default: the model's)")  # fmt: skip
     p.add_argument("--contract", metavar="JSON|FILE.json", help="input/output contract of an external model file")
     p.add_argument("--backend", default="auto", help="auto (default), torch, onnxruntime, openvino")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"),
@@ -207,12 +209,17 @@ def _load_estimator(args: argparse.Namespace) -> tuple[object, dict]:
     weights = getattr(est, "weights", None) or args.weights
     identity = {
         "model": str(args.model), "weights": None if weights is None else str(weights),
-        "input_size": args.input_size, "contract": args.contract, "flip": bool(args.flip),
+        "input_size": _size_text(args.input_size), "contract": args.contract, "flip": bool(args.flip),
         "detector": est.detector_name if top_down else None,
         "detector_weights": args.detector_weights if top_down else None,
         "keypoints": list(est.output_keypoint_set.keypoints),
     }  # fmt: skip
     return est, identity
+
+
+def _size_text(size: int | tuple[int, int] | None) -> str | None:
+    """``--input-size`` as the partial file records it: ``"368"`` or ``"256x192"`` (None: the model's)."""
+    return None if size is None else str(size) if isinstance(size, int) else f"{size[0]}x{size[1]}"
 
 
 # -- the command -----------------------------------------------------------------------------------

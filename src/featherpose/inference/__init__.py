@@ -1,5 +1,5 @@
-"""Inference: :class:`PoseEstimator` (image -> poses), the :class:`Pose` result type, the backend
-hook (:class:`Runner`, ``RUNNERS``, ``register_runner``) and :func:`demo_image`."""
+"""Inference: :class:`PoseEstimator` (image -> poses), the :class:`Pose` and :class:`Result` result
+types, the backend hook (:class:`Runner`, ``RUNNERS``, ``register_runner``) and :func:`demo_image`."""
 
 from featherpose.deploy import backends  # noqa: F401  (registers the onnxruntime / openvino / auto backends)
 from featherpose.preprocess import parse_input_size
@@ -9,6 +9,7 @@ from .demo import demo_image
 from .estimator import PoseEstimator
 from .maps import MapLayer
 from .pose import Pose, box_from_keypoints
+from .result import Result
 from .runner import RUNNERS, Runner, TorchRunner, make_runner, register_runner
 from .timing import StageTimer
 
@@ -17,6 +18,7 @@ __all__ = [
     "MapLayer",
     "Pose",
     "PoseEstimator",
+    "Result",
     "Runner",
     "StageTimer",
     "TorchRunner",

@@ -45,12 +45,13 @@ from featherpose.preprocess import (
 from featherpose.skeletons import COCO17
 
 from .box_source import BoxSource
-from .boxes import load_detections
+from .boxes import image_id_from_name, load_detections
 from .external import is_model_file, load_external
 from .maps import MapLayer, compose, inverse, pixel_scale
 from .pose import Pose
 from .pose_filter import NMS_METHODS, NmsOptions, PoseFilter, apply_affine
 from .predictor import Predictor
+from .result import Result
 from .timing import StageTimer
 from .tta import TestTimeAugmentation
 
@@ -111,7 +112,8 @@ class PoseEstimator:
     ``color``: channel order of numpy inputs (``"bgr"``, as cv2.imread gives, or ``"rgb"``).
 
     Call it on one image (path, numpy array or PIL image) -> list of :class:`Pose` in the image's
-    pixel coordinates; ``predict_batch`` for many images at once.
+    pixel coordinates; ``predict_batch`` for many images at once; ``predict_result`` for a
+    :class:`~featherpose.inference.result.Result` (names, ``to_dict`` / ``to_json``, ``plot``).
     """
 
     # attributes kept in the parts (see the module docstring)
@@ -284,6 +286,17 @@ class PoseEstimator:
     ) -> list[Pose]:
         """Poses in one image (see :meth:`predict_batch`)."""
         return self.predict_batch([image], None if boxes is None else [boxes], [image_id])[0]
+
+    def predict_result(
+        self, image: ImageInput | LoadedImage, boxes: object = None, image_id: int | None = None
+    ) -> Result:
+        """Like calling the estimator, but a :class:`~featherpose.inference.result.Result`: the
+        poses with their keypoint names, the image (``plot()``), ``to_dict()`` / ``to_json()``."""
+        frame = open_image(image, self.color, self.max_pixels)
+        if image_id is None and isinstance(image, str | Path):  # what the boxes file is keyed by
+            image_id = image_id_from_name(image)
+        poses = self.predict_batch([frame], None if boxes is None else [boxes], [image_id])[0]
+        return Result.from_frame(poses, frame, self.output_keypoint_set)  # type: ignore[arg-type]
 
     def predict_batch(
         self,
