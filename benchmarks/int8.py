@@ -1,13 +1,15 @@
 """INT8 (and bf16) against fp32: output drift, pose agreement and speed, on coco-mini.
 
-.venv/bin/python benchmarks/int8.py [--models lw_openpose,litepose_xs,mobileposenet] [--calib-count 32]
+.venv/bin/python benchmarks/int8.py [--models mobileposenet,ghostpose] [--calib DIR|GLOB|JSON] [--calib-count 32]
 
-featherpose ships no trained weights, so accuracy in AP against COCO ground truth is meaningless for
-its models; what is measured is **agreement**: the fp32 model's poses on coco-mini val2017 are taken
-as ground truth and the reduced-precision poses are scored against them with pycocotools (AP = 1.0:
-identical poses). Calibration uses train2017 images, evaluation val2017 images (disjoint). Top-down
-models get the ground-truth person boxes. Random weights make the maps flatter than trained ones, so
-these agreements are a pessimistic bound; the trained OMZ model's fp32 vs bf16 AP is in peers.json.
+What is measured is **agreement**: the fp32 model's poses on coco-mini val2017 are taken as ground
+truth and the reduced-precision poses are scored against them with pycocotools (AP = 1.0: identical
+poses), next to the output drift and the network latency of each variant. Models with shipped weights
+use them (the others carry random weights, whose flat maps make the agreement a pessimistic bound).
+Calibration: ``--calib``, default featherpose's (LSPET train when ../shared is there, else coco-mini
+train2017), never the val2017 images scored. Top-down models get the ground-truth person boxes. The
+INT8 accuracy against real labels (LSPET val, coco-mini) and the end-to-end speed-up of the shipped
+pipelines are in benchmarks/peers.py's table.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def drift(a: list[np.ndarray], b: list[np.ndarray]) -> dict:
             "min_correlation": min(c)}  # fmt: skip
 
 
-def measure(name: str, calib_count: int, repeats: int) -> dict:
+def measure(name: str, calib: str | Path, calib_count: int, repeats: int) -> dict:
     import torch
 
     from featherpose.bench import time_callable
@@ -90,7 +92,7 @@ def measure(name: str, calib_count: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_onnx(name, Path(tmp) / "fp32.onnx", input_size=size, model=ref.model)
         t0 = time.perf_counter()
-        q = quantize_onnx(fp32, Path(tmp) / "int8.onnx", COCO / "train2017", calib_count)
+        q = quantize_onnx(fp32, Path(tmp) / "int8.onnx", calib, calib_count)
         out["quantise_s"] = time.perf_counter() - t0
         files = {"fp32": fp32, "int8": q, "fp32_xml": onnx_to_openvino(fp32, Path(tmp) / "fp32.xml"),
                  "int8_xml": onnx_to_openvino(q, Path(tmp) / "int8.xml")}  # fmt: skip
@@ -121,7 +123,8 @@ def measure(name: str, calib_count: int, repeats: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="lw_openpose,litepose_xs,mobileposenet")
+    ap.add_argument("--models", default="mobileposenet,ghostpose")
+    ap.add_argument("--calib", help="calibration images (default: featherpose's default, else coco-mini train2017)")
     ap.add_argument("--calib-count", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "int8.json")
@@ -130,11 +133,14 @@ def main() -> int:
         print(f"{COCO} is absent: nothing to measure", file=sys.stderr)
         return 0
     warnings.simplefilter("ignore")
+    from featherpose.deploy.quantize import default_calibration
+
+    calib = args.calib or default_calibration() or COCO / "train2017"
     rows = []
     print("| model | variant | ms (batch 1) | agreement AP | max abs drift | drift / range | min corr |")
     print("|---|---|---|---|---|---|---|")
     for name in args.models.split(","):
-        r = measure(name, args.calib_count, args.repeats)
+        r = measure(name, calib, args.calib_count, args.repeats)
         rows.append(r)
         for label, v in r["variants"].items():
             print(f"| {name} | {label} | {v['ms']:.1f} | {v['agreement_AP']:.3f} | {v['max_abs']:.2e} | "

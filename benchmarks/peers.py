@@ -1,312 +1,591 @@
-"""The peers in one run: Intel's OMZ OpenPose IR decoded reference-style vs by featherpose, MoveNet
-Lightning int8, and featherpose's own OpenPose network on the same machine.
+"""featherpose's shipped pipelines next to the peers, on the same images, in one run: one table.
 
-.venv/bin/python benchmarks/peers.py [--height 368] [--splits val2017,train2017] [--out benchmarks/results/peers.json]
+.venv/bin/python benchmarks/peers.py [--lspet N] [--coco N] [--quick] [--threads 2] [--no-int8] [--report]
 
-1. OMZ human-pose-estimation-0001 on every coco-mini image: input of height H (368), width following
-   the image's aspect ratio, centred padding to the stride (the reference's ``pad_width``), one
-   network call per image; the *same* maps are decoded by (a) reference-style post-processing
-   (``benchmarks/reference_openpose.py``) and (b) featherpose's ``OpenPoseCodec``; AP by pycocotools,
-   decode time per image. (c) The whole ``PoseEstimator("...xml", input_size=H)`` path (fp32 and bf16).
-2. MoveNet SinglePose Lightning int8: latency per 192x192 crop (ai-edge-litert), if installed.
-3. Network latency at H x H of the OMZ IR vs featherpose ``lw_openpose`` (same architecture, random
-   weights) on every backend.
-4. Precision on trained weights: the OMZ IR with its activation FakeQuantize nodes removed is a float
-   network (weights on the int8 grid); its AP and latency in fp32 and bf16 next to the INT8 original.
-Skips cleanly (exit 0, a message) when ``../shared`` is absent.
+Pipelines (rows), each at ``--threads`` threads:
+
+* **featherpose default**: top-down ``mobileposenet`` on the person boxes of the shipped bottom-up
+  ``ghostpose`` (what ``featherpose infer`` / ``PoseEstimator("mobileposenet")`` run), with the
+  backend / precision ``auto`` picks, in fp32, and with both networks INT8 (``featherpose export
+  --int8``, calibrated on LSPET train: the default calibration set);
+* **featherpose ghostpose** bottom-up alone, the same three ways;
+* **OMZ human-pose-estimation-0001** (Intel's INT8 Lightweight OpenPose IR) through featherpose's
+  OpenPose decoder, height 368, width following the image;
+* **YOLO11n-pose** (Ultralytics' COCO weights, ONNX, onnxruntime), letterbox + decode + box NMS
+  written in ``benchmarks/yolo_pose.py``, conf 0.001 (as for COCO AP), IoU 0.7;
+* **MoveNet Lightning int8** (TFLite) on the ground-truth boxes: a top-down reference, not a pipeline.
+
+Image sets: LSPET val (PCK@0.2 of the torso and OKS AP over the keypoint names both sides share, the
+scoring of ``benchmarks/pretrained.py``), coco-mini val2017 and train2017 (COCO OKS AP, pycocotools),
+the two CrowdPose fixtures (AP over the shared names). Every pipeline sees the same image right after
+the others (interleaved), so machine noise hits all rows alike; end-to-end = read the file -> poses;
+network = the network calls only (detector included). Results are written after every image set
+(``benchmarks/results/peers.json``), so a cut run keeps what finished; at the end the markdown table
+is printed and written into ``docs/benchmarks.md`` (between the ``peers:begin`` / ``peers:end``
+markers, with the speed-goal table between ``peers-goal`` ones), a short version into the README
+(``peers-readme`` markers), and the accuracy-vs-latency plot into ``docs/peers.png``; ``--report``
+rebuilds all of that from the JSON. Skips cleanly (exit 0) without ../shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import reference_openpose  # noqa: E402
+from featherpose.skeletons import COCO17, CROWDPOSE14
+
+
+def _sibling(name: str):  # noqa: ANN202
+    """benchmarks/NAME.py as a module, without putting benchmarks/ on sys.path (its file names would
+    shadow other modules)."""
+    import importlib.util
+
+    key = f"_benchmarks_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, Path(__file__).resolve().parent / f"{name}.py")
+        sys.modules[key] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
+        spec.loader.exec_module(sys.modules[key])
+    return sys.modules[key]
+
+
+_scoring = _sibling("pretrained")  # the scoring of benchmarks/pretrained.py, reused as it is
+BODY12, COCO_MINI, CROWDPOSE, LSPET, OMZ, SHARED = (_scoring.BODY12, _scoring.COCO_MINI, _scoring.CROWDPOSE,
+                                                    _scoring.LSPET, _scoring.OMZ, _scoring.SHARED)  # fmt: skip
+CROWDPOSE_AREA_FACTOR, MOVENET_DIR, MoveNet = _scoring.CROWDPOSE_AREA_FACTOR, _scoring.MOVENET_DIR, _scoring.MoveNet
+cap_threads, gt_boxes, keypoint_ap, load = _scoring.cap_threads, _scoring.gt_boxes, _scoring.keypoint_ap, _scoring.load
+rel, restrict, sigmas_for, torso_pck = _scoring.rel, _scoring.restrict, _scoring.sigmas_for, _scoring.torso_pck
+YOLO_SIZE, YoloPose = _sibling("yolo_pose").SIZE, _sibling("yolo_pose").YoloPose
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-OMZ = SHARED / "peers" / "omz-human-pose-estimation-0001" / "human-pose-estimation-0001.xml"
-MOVENET = SHARED / "peers" / "movenet-lightning-int8" / "lite-model_movenet_singlepose_lightning_tflite_int8_4.tflite"
-COCO = SHARED / "data" / "coco-mini"
+YOLO = SHARED / "peers" / "yolo11n-pose" / "yolo11n-pose.onnx"
+OUT = REPO / "benchmarks" / "results" / "peers.json"
+DOC = REPO / "docs" / "benchmarks.md"
+PLOT = REPO / "docs" / "peers.png"
+README = REPO / "README.md"
+BEGIN, END = "<!-- peers:begin (generated by benchmarks/peers.py) -->", "<!-- peers:end -->"
+GOAL_BEGIN, GOAL_END = "<!-- peers-goal:begin (generated by benchmarks/peers.py) -->", "<!-- peers-goal:end -->"
+README_BEGIN, README_END = "<!-- peers-readme:begin (generated by benchmarks/peers.py) -->", "<!-- peers-readme:end -->"
+QUICK = {"lspet": 40, "coco": 15}
+OMZ_HEIGHT = 368
+Poses = list[tuple[np.ndarray, float]]
 
 
-def reference_input(image: np.ndarray, height: int, stride: int = 8) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """Reference preprocessing: scale to ``height``, pad (centred, value 128 = 0 after normalising) to
-    the stride with a width of at least ``height``. Returns (1, 3, H, W) float32 BGR 0-255, scale, (top, left)."""
-    scale = height / image.shape[0]
-    img = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    h, w = img.shape[:2]
-    ph = -(-max(h, height) // stride) * stride
-    pw = -(-max(w, height) // stride) * stride
-    top, left = (ph - h) // 2, (pw - w) // 2
-    out = np.full((ph, pw, 3), 128, np.uint8)
-    out[top : top + h, left : left + w] = img
-    return np.ascontiguousarray(out.transpose(2, 0, 1)[None].astype(np.float32)), scale, (top, left)
+@dataclass
+class Pipeline:
+    """One row: ``run(path, gt_boxes) -> poses`` (K, 3) in ``keypoints`` names, and the network seconds
+    of that call in ``net_s()``. ``stages()``: cumulative per-stage seconds (the profile)."""
+
+    name: str
+    kind: str
+    keypoints: tuple[str, ...]
+    backend: str
+    precision: str
+    input_size: str
+    threads: int
+    run: Callable[[str, np.ndarray | None], Poses]
+    net_s: Callable[[], float]
+    stages: Callable[[], dict[str, float]] = dict
+    reset: Callable[[], None] = lambda: None
+    gt_boxes: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def describe(self) -> dict:
+        keys = ("name", "kind", "backend", "precision", "input_size", "threads", "gt_boxes")
+        return {**{k: getattr(self, k) for k in keys}, **self.extra}
 
 
-def split_outputs(outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """OMZ outputs -> (heatmaps (19, h, w), reference-layout PAFs (38, h, w))."""
-    hm = next(o for o in outputs if o.shape[1] == 19)
-    pf = next(o for o in outputs if o.shape[1] == 38)
-    return hm[0], pf[0]
+# -- featherpose -----------------------------------------------------------------------------------
+def runner_label(est: object) -> tuple[str, str]:
+    """(backend, precision) of an estimator's runner as resolved (``auto`` made concrete)."""
+    inner = getattr(est.runner, "runner", est.runner)
+    backend = {"OpenVINORunner": "openvino", "OnnxRuntimeRunner": "onnxruntime"}.get(type(inner).__name__, "torch")
+    return backend, getattr(inner, "precision", "fp32")
 
 
-def decode_reference(hm: np.ndarray, pf: np.ndarray, scale: float, pad: tuple[int, int]) -> list[tuple]:
-    out = []
-    for kps, score in reference_openpose.decode(hm, pf):
-        found = kps[:, 2] > 0
-        kps[found, 0] = (kps[found, 0] - pad[1]) / scale
-        kps[found, 1] = (kps[found, 1] - pad[0]) / scale
-        out.append((kps, score))
-    return out
+def make_estimator(model: str | Path, threads: int, **kw: object):  # noqa: ANN201
+    from featherpose.inference import PoseEstimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = PoseEstimator(str(model), **kw)
+    cap_threads(est, threads)
+    return est
 
 
-def decode_featherpose(hm: np.ndarray, pf: np.ndarray, scale: float, pad: tuple[int, int], size: tuple) -> list:
-    from featherpose.codecs import OpenPoseCodec
-    from featherpose.skeletons import openpose_to_coco
+def featherpose_pipelines(threads: int, int8_dir: Path | None, calib: str | None) -> list[Pipeline]:
+    """The default top-down pipeline and ghostpose alone, with auto / fp32 / INT8 networks."""
+    from featherpose import pretrained
+    from featherpose.deploy.export import export_model
 
-    codec = OpenPoseCodec(input_size=size)
-    mpp = codec.decode(hm[None], pf[None])[0]
-    out = []
-    for i in range(len(mpp.scores)):
-        kps = np.concatenate([mpp.keypoints[i], mpp.keypoint_scores[i][:, None]], -1)
-        found = kps[:, 2] > 0
-        kps[found, 0] = (kps[found, 0] + 0.5 - pad[1]) / scale - 0.5
-        kps[found, 1] = (kps[found, 1] + 0.5 - pad[0]) / scale - 0.5
-        out.append((openpose_to_coco(kps), float(mpp.scores[i])))
-    return out
-
-
-def to_results(image_id: int, poses: list[tuple]) -> list[dict]:
-    return [{"image_id": image_id, "category_id": 1, "score": float(s),
-             "keypoints": [float(v) for v in np.asarray(k, np.float64).reshape(-1)]} for k, s in poses]  # fmt: skip
-
-
-def omz_decoders(split: str, height: int, precision: str = "fp32") -> dict:
-    """Section 1 (a, b) on one split."""
-    from featherpose.deploy.backends import OpenVINORunner
-    from featherpose.evaluation import coco_keypoint_ap
-
-    ann = COCO / "annotations" / f"person_keypoints_{split}.json"
-    images = json.loads(ann.read_text())["images"]
-    runner = OpenVINORunner(OMZ, threads=2, precision=precision)
-    res = {"reference": [], "featherpose": []}
-    times = {"reference": [], "featherpose": [], "network": []}
-    for im in images:
-        img = cv2.imread(str(COCO / split / im["file_name"]))
-        x, scale, pad = reference_input(img, height)
-        runner(x)  # compile / warm this shape up outside the timing
-        t0 = time.perf_counter()
-        hm, pf = split_outputs(runner(x))
-        times["network"].append(time.perf_counter() - t0)
-        for name in ("reference", "featherpose"):
+    variants: dict[str, dict[str, dict]] = {"auto": {}, "fp32": {}}
+    for m in ("mobileposenet", "ghostpose"):
+        variants["auto"][m] = {"model": m, "backend": "auto", "precision": "auto"}
+        variants["fp32"][m] = {"model": m, "backend": "openvino", "precision": "fp32"}
+    if int8_dir is not None:
+        variants["int8"] = {}
+        for m in ("mobileposenet", "ghostpose"):
+            xml = int8_dir / f"{m}-int8.xml"
             t0 = time.perf_counter()
-            if name == "reference":
-                poses = decode_reference(hm, pf, scale, pad)
-            else:
-                poses = decode_featherpose(hm, pf, scale, pad, x.shape[2:])
-            times[name].append(time.perf_counter() - t0)
-            res[name] += to_results(im["id"], poses)
-    out = {"split": split, "images": len(images), "height": height, "precision": precision,
-           "network_ms": 1e3 * float(np.mean(times["network"]))}  # fmt: skip
-    for name in ("reference", "featherpose"):
-        ap = coco_keypoint_ap(ann, res[name])
-        out[name] = {"AP": ap["AP"], "AP50": ap["AP50"], "AR": ap["AR"], "poses": len(res[name]),
-                     "decode_ms": 1e3 * float(np.mean(times[name])),
-                     "decode_ms_median": 1e3 * float(np.median(times[name]))}  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export_model(m, xml, int8=True, calib=calib, calib_count=32)
+            print(f"exported {m} INT8 in {time.perf_counter() - t0:.0f} s (calibration: {calib})", file=sys.stderr)
+            variants["int8"][m] = {"model": xml, "backend": "openvino", "precision": "int8"}
+    out = []
+    for tag, v in variants.items():
+        g, mp = v["ghostpose"], v["mobileposenet"]
+        det = make_estimator(g["model"], threads, backend=g["backend"], precision=g["precision"])
+        td = make_estimator(mp["model"], threads, backend=mp["backend"], precision=mp["precision"], detector=det)
+        alone = make_estimator(g["model"], threads, backend=g["backend"], precision=g["precision"])  # own timer
+        name = f"featherpose default (mobileposenet on ghostpose boxes) {tag}"
+        out.append(estimator_pipeline(name, "top-down + detector", td, threads, det))
+        out.append(estimator_pipeline(f"featherpose ghostpose {tag}", "bottom-up", alone, threads))
+    out[0].extra["weights"] = [rel(pretrained.shipped("mobileposenet")), rel(pretrained.shipped("ghostpose"))]
     return out
 
 
-def omz_estimator(split: str, height: int, precision: str) -> dict:
-    """Section 1 (c): the PoseEstimator path on the IR file."""
-    from featherpose.evaluation import coco_keypoint_ap
-    from featherpose.inference import PoseEstimator
+def estimator_pipeline(name: str, kind: str, est: object, threads: int, det: object = None) -> Pipeline:
+    def run(path: str, boxes: np.ndarray | None) -> Poses:
+        return [(np.asarray(p.keypoints, np.float32), float(p.score)) for p in est(path)]
 
-    ann = COCO / "annotations" / f"person_keypoints_{split}.json"
-    images = json.loads(ann.read_text())["images"]
-    est = PoseEstimator(str(OMZ), backend="openvino", precision=precision, input_size=height)
-    est(str(COCO / split / images[0]["file_name"]))  # compile
-    est.timer.reset()
-    results = []
-    t0 = time.perf_counter()
-    for im in images:
-        poses = est(str(COCO / split / im["file_name"]))
-        results += [p.to_coco(im["id"]) for p in poses]
-    wall = (time.perf_counter() - t0) / len(images)
-    ap = coco_keypoint_ap(ann, results)
-    return {"split": split, "precision": precision, "AP": ap["AP"], "AP50": ap["AP50"], "AR": ap["AR"],
-            "ms_per_image": 1e3 * wall, "stages_ms": est.timer.per_image_ms()}  # fmt: skip
+    def net_s() -> float:
+        return est.timer.last.get("net", 0.0) + (det.timer.last.get("net", 0.0) if det is not None else 0.0)
 
+    def stages() -> dict[str, float]:
+        s = dict(est.timer.total)
+        if det is not None:
+            s.update({f"detector {k}": v for k, v in det.timer.total.items() if k in ("pre", "net", "post")})
+            s["detect"] = s.get("detect", 0.0)
+        return s
 
-def float_omz(out_xml: Path) -> Path:
-    """The OMZ IR with its activation FakeQuantize nodes removed: a float network (weights still on
-    the int8 grid) that lets fp32 / bf16 / int8 be compared on *trained* weights."""
-    import openvino as ov
+    def reset() -> None:
+        est.timer.reset()
+        if det is not None:
+            det.timer.reset()
 
-    model = ov.Core().read_model(str(OMZ))
-    for op in model.get_ops():
-        if op.get_type_name() != "FakeQuantize":
-            continue
-        if op.input_value(0).get_node().get_type_name() in ("Constant", "Convert"):
-            continue  # weight quantisation stays (it folds into float weights)
-        for target in list(op.output(0).get_target_inputs()):
-            target.replace_source_output(op.input_value(0))
-    model.validate_nodes_and_infer_types()
-    ov.save_model(model, str(out_xml), compress_to_fp16=False)
-    return out_xml
+    backend, precision = runner_label(est)
+    size = "x".join(map(str, est.input_size))
+    if det is not None:
+        db, dp = runner_label(det)
+        backend, precision = f"{backend} + {db}", f"{precision} + {dp}"
+        size += " + " + "x".join(map(str, det.input_size)) + f" ({det.test_scale})"
+    elif est.paradigm == "bottom-up":
+        size += f" ({est.test_scale})"
+    return Pipeline(name, kind, tuple(est.output_keypoint_set.keypoints), backend, precision, size, threads,
+                    run, net_s, stages, reset)  # fmt: skip
 
 
-def precision_study(splits: list[str], height: int, repeats: int) -> list[dict]:
-    """Section 4: AP and network latency of the trained OpenPose network as float (fp32, bf16) and as
-    Intel's INT8, through the PoseEstimator."""
-    import tempfile
-
-    from featherpose.bench import time_callable
-    from featherpose.deploy.backends import OpenVINORunner, native_bf16
-    from featherpose.evaluation import coco_keypoint_ap
-    from featherpose.inference import PoseEstimator
-
-    rows = []
-    x = np.random.default_rng(0).uniform(0, 255, (1, 3, height, height)).astype(np.float32)
-    with tempfile.TemporaryDirectory() as tmp:
-        fxml = float_omz(Path(tmp) / "omz_float.xml")
-        variants = [("float (activation FQ removed)", fxml, "fp32"), ("OMZ INT8", OMZ, "fp32")]
-        if native_bf16():
-            variants.insert(1, ("float (activation FQ removed)", fxml, "bf16"))
-            variants.append(("OMZ INT8", OMZ, "bf16"))
-        for label, path, prec in variants:
-            r = OpenVINORunner(path, threads=2, precision=prec, dynamic=False)
-            t = time_callable(lambda r=r: r(x), warmup=2, repeats=repeats)
-            row = {"network": label, "precision": prec, "ms": t.median_ms, "ms_min": t.min_ms}
-            for split in splits:
-                ann = COCO / "annotations" / f"person_keypoints_{split}.json"
-                est = PoseEstimator(str(path), backend="openvino", precision=prec, input_size=height)
-                res = []
-                for im in json.loads(ann.read_text())["images"]:
-                    res += [p.to_coco(im["id"]) for p in est(str(COCO / split / im["file_name"]))]
-                row[f"AP_{split}"] = coco_keypoint_ap(ann, res)["AP"]
-            rows.append(row)
-    return rows
+# -- peers -----------------------------------------------------------------------------------------
+def omz_pipeline(threads: int) -> Pipeline:
+    est = make_estimator(OMZ, threads, backend="openvino", input_size=OMZ_HEIGHT)
+    p = estimator_pipeline(f"OMZ human-pose-estimation-0001 (h{OMZ_HEIGHT})", "bottom-up", est, threads)
+    p.input_size = f"{OMZ_HEIGHT}xW (height)"
+    p.precision = "int8 IR"
+    return p
 
 
-def movenet(repeats: int = 50) -> dict:
-    """Section 2: MoveNet Lightning int8 latency per crop on 2 threads."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        return {"error": "ai-edge-litert is not installed (pip install 'featherpose[peers]')"}
-    it = Interpreter(model_path=str(MOVENET), num_threads=2)
-    it.allocate_tensors()
-    inp = it.get_input_details()[0]
-    img = cv2.imread(str(next((COCO / "val2017").glob("*.jpg"))))
-    crop = cv2.resize(img, (192, 192))[None, :, :, ::-1].astype(np.uint8)  # RGB uint8
-    times = []
-    for i in range(repeats + 3):
+class TimedYolo(YoloPose):
+    """YoloPose with its stages (letterbox / network / decode) accumulated for the profile."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.total: dict[str, float] = {}
+
+    def __call__(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         t0 = time.perf_counter()
-        it.set_tensor(inp["index"], crop)
-        it.invoke()
-        it.get_tensor(it.get_output_details()[0]["index"])
-        if i >= 3:
-            times.append(time.perf_counter() - t0)
-    return {"ms_per_crop": 1e3 * float(np.median(times)), "ms_min": 1e3 * float(np.min(times)), "input": "192x192"}
+        poses = super().__call__(image)
+        dt = time.perf_counter() - t0
+        self.total["net"] = self.total.get("net", 0.0) + self.last_net_s
+        self.total["pre + post"] = self.total.get("pre + post", 0.0) + dt - self.last_net_s
+        return poses
 
 
-def network_latency(height: int, repeats: int = 10) -> list[dict]:
-    """Section 3: OMZ IR vs featherpose lw_openpose, network only, H x H, batch 1, 2 threads."""
-    import torch
+def yolo_pipeline(threads: int) -> Pipeline:
+    net = TimedYolo(YOLO, threads)
 
-    from featherpose.bench import time_callable
-    from featherpose.deploy.backends import OpenVINORunner, native_bf16
-    from featherpose.inference import RUNNERS
-    from featherpose.models import build_model
+    def reset() -> None:
+        net.total = {}
 
-    torch.set_num_threads(2)
-    x = np.random.default_rng(0).uniform(0, 255, (1, 3, height, height)).astype(np.float32)
-    rows = []
-    precs = ["fp32", "bf16"] if native_bf16() else ["fp32"]
-    for p in precs:
-        r = OpenVINORunner(OMZ, threads=2, precision=p, dynamic=False)
-        t = time_callable(lambda r=r: r(x), warmup=2, repeats=repeats)
-        rows.append({"model": "OMZ human-pose-estimation-0001 (INT8 IR)", "backend": "openvino", "precision": p,
-                     "ms": t.median_ms, "ms_min": t.min_ms})  # fmt: skip
-    net = build_model("lw_openpose").eval()
-    for backend in ("torch", "onnxruntime", "openvino"):
-        for p in precs if backend == "openvino" else ["fp32"]:
-            r = RUNNERS[backend](net, input_size=(height, height), precision=p, threads=2, name="lw_openpose")
-            t = time_callable(lambda r=r: r(x / 256.0 - 0.5), warmup=2, repeats=repeats)
-            rows.append({"model": "featherpose lw_openpose (random weights)", "backend": backend, "precision": p,
-                         "ms": t.median_ms, "ms_min": t.min_ms})  # fmt: skip
-    return rows
+    return Pipeline("YOLO11n-pose (conf 0.001, IoU 0.7)", "one-stage", COCO17.keypoints, "onnxruntime", "fp32",
+                    f"{YOLO_SIZE}x{YOLO_SIZE} letterbox", threads, lambda path, _: net(cv2.imread(path)),
+                    lambda: net.last_net_s, lambda: dict(net.total), reset)  # fmt: skip
+
+
+def movenet_pipeline(threads: int) -> Pipeline:
+    net = MoveNet(sorted(MOVENET_DIR.glob("*.tflite"))[0], threads, None)
+    timed = {"net": 0.0, "last": 0.0}
+    invoke = net.interpreter.invoke
+
+    def timed_invoke() -> None:
+        t0 = time.perf_counter()
+        invoke()
+        dt = time.perf_counter() - t0
+        timed["net"] += dt
+        timed["last"] += dt
+
+    net.interpreter.invoke = timed_invoke
+
+    def run(path: str, boxes: np.ndarray | None) -> Poses:
+        timed["last"] = 0.0
+        return net(path, boxes if boxes is not None else np.zeros((0, 5)))
+
+    def reset() -> None:
+        timed["net"] = 0.0
+
+    return Pipeline("MoveNet Lightning int8 (ground-truth boxes)", "top-down reference", COCO17.keypoints, "tflite",
+                    "int8", "192x192 per box", threads, run, lambda: timed["last"], lambda: {"net": timed["net"]},
+                    reset, gt_boxes=True)  # fmt: skip
+
+
+# -- image sets ------------------------------------------------------------------------------------
+@dataclass
+class ImageSet:
+    key: str
+    gt: dict
+    folder: Path
+    score: Callable[[Pipeline, dict], dict]
+
+
+def score_lspet(p: Pipeline, preds: dict) -> dict:
+    gt = SETS["lspet"].gt
+    cat = gt["categories"][0]
+    names = [n for n in cat["keypoints"] if n in p.keypoints]
+    pck = torso_pck(gt, preds, p.keypoints, names)
+    ap = keypoint_ap(restrict(gt, names, sigmas_for(names, cat)), preds, p.keypoints)
+    return {"PCK": pck["PCK"], "persons": pck["persons"], "keypoints": names, **ap}
+
+
+def score_coco(key: str) -> Callable[[Pipeline, dict], dict]:
+    def score(p: Pipeline, preds: dict) -> dict:
+        gt = SETS[key].gt
+        body = keypoint_ap(restrict(gt, BODY12, sigmas_for(BODY12, COCO17)), preds, p.keypoints)
+        return {**keypoint_ap(gt, preds, p.keypoints), "AP_body": body["AP"]}
+
+    return score
+
+
+def score_crowdpose(p: Pipeline, preds: dict) -> dict:
+    gt = SETS["crowdpose"].gt
+    names = [n for n in gt["categories"][0]["keypoints"] if n in p.keypoints]
+    return {"keypoints": names, **keypoint_ap(restrict(gt, names, sigmas_for(names, CROWDPOSE14)), preds, p.keypoints)}
+
+
+SETS: dict[str, ImageSet] = {}
+
+
+def load_sets(lspet: int, coco: int) -> None:
+    crowd = load(CROWDPOSE / "test_crowdpose.json")
+    for a in crowd["annotations"]:
+        a.setdefault("area", CROWDPOSE_AREA_FACTOR * a["bbox"][2] * a["bbox"][3])
+    ann = COCO_MINI / "annotations"
+    SETS.update({
+        "lspet": ImageSet("lspet", load(LSPET / "annotations" / "lspet_val.json", lspet), LSPET / "images",
+                          score_lspet),
+        "coco_val": ImageSet("coco_val", load(ann / "person_keypoints_val2017.json", coco), COCO_MINI / "val2017",
+                             score_coco("coco_val")),
+        "coco_train": ImageSet("coco_train", load(ann / "person_keypoints_train2017.json", coco),
+                               COCO_MINI / "train2017", score_coco("coco_train")),
+        "crowdpose": ImageSet("crowdpose", crowd, CROWDPOSE, score_crowdpose),
+    })  # fmt: skip
+
+
+def run_set(s: ImageSet, pipes: list[Pipeline]) -> dict[str, dict]:
+    """Every pipeline on every image of ``s``, interleaved (image by image); scores and timings per pipeline."""
+    boxes = gt_boxes(s.gt)
+    images = s.gt["images"]
+    first = str(s.folder / images[0]["file_name"])
+    for p in pipes:  # warm-up (compiles, first-call allocations), untimed
+        p.run(first, boxes.get(images[0]["id"], np.zeros((0, 5))))
+        p.reset()
+    preds: dict[str, dict] = {p.name: {} for p in pipes}
+    e2e: dict[str, list] = {p.name: [] for p in pipes}
+    net: dict[str, list] = {p.name: [] for p in pipes}
+    for i, im in enumerate(images):
+        path = str(s.folder / im["file_name"])
+        order = pipes if i % 2 == 0 else pipes[::-1]  # no pipeline always runs right after the same one
+        for p in order:
+            b = boxes.get(im["id"], np.zeros((0, 5))) if p.gt_boxes else None
+            t0 = time.perf_counter()
+            preds[p.name][im["id"]] = p.run(path, b)
+            e2e[p.name].append(time.perf_counter() - t0)
+            net[p.name].append(p.net_s())
+    out = {}
+    for p in pipes:
+        n = len(images)
+        out[p.name] = {"images": n, **s.score(p, preds[p.name]), "ms_e2e": 1e3 * float(np.median(e2e[p.name])),
+                       "ms_net": 1e3 * float(np.median(net[p.name])),
+                       "ms_e2e_mean": 1e3 * float(np.mean(e2e[p.name])),
+                       "profile_ms": {k: 1e3 * v / n for k, v in p.stages().items()}}  # fmt: skip
+    return out
+
+
+# -- report ----------------------------------------------------------------------------------------
+COLUMNS = (  # header, set, key, format
+    ("LSPET PCK@0.2", "lspet", "PCK", "{:.3f}"),
+    ("LSPET AP", "lspet", "AP", "{:.3f}"),
+    ("COCO val AP", "coco_val", "AP", "{:.3f}"),
+    ("COCO train AP", "coco_train", "AP", "{:.3f}"),
+    ("CrowdPose AP", "crowdpose", "AP", "{:.3f}"),
+    ("ms end-to-end", "lspet", "ms_e2e", "{:.1f}"),
+    ("ms network", "lspet", "ms_net", "{:.1f}"),
+    ("ms e2e COCO val", "coco_val", "ms_e2e", "{:.1f}"),
+)
+
+
+def cell(results: dict, name: str, key: str, field_: str, fmt: str) -> str:
+    v = results.get(key, {}).get(name, {}).get(field_)
+    return "-" if v is None else fmt.format(v)
+
+
+def table(pipes: list[dict], results: dict) -> str:
+    heads = [h for h, *_ in COLUMNS] + ["x YOLO e2e", "backend", "precision", "input", "threads"]
+    lines = ["| pipeline | " + " | ".join(heads) + " |", "|---|" + "---:|" * (len(COLUMNS) + 1) + "---|" * 4]
+    yolo = next((p["name"] for p in pipes if p["name"].startswith("YOLO")), None)
+    ref = results.get("lspet", {}).get(yolo, {}).get("ms_e2e")
+    for p in pipes:
+        cells = [cell(results, p["name"], k, f, fmt) for _, k, f, fmt in COLUMNS]
+        mine = results.get("lspet", {}).get(p["name"], {}).get("ms_e2e")
+        cells.append("-" if not (ref and mine) else f"{mine / ref:.2f}")
+        cells += [p["backend"], p["precision"], p["input_size"], str(p["threads"])]
+        lines.append(f"| {p['name']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def int8_table(results: dict) -> str:
+    """INT8 against fp32 for each featherpose pipeline: accuracy drop next to the speed-up."""
+    lines = ["| pipeline | dPCK LSPET | dAP LSPET | dAP COCO val | dAP COCO train | e2e speed-up | network speed-up |",
+             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    ls = results.get("lspet", {})
+    for fp32 in [n for n in ls if n.startswith("featherpose") and n.endswith(" fp32")]:
+        q = fp32[: -len("fp32")] + "int8"
+        if q not in ls:
+            continue
+
+        def d(key: str, f: str, a: str = fp32, b: str = q) -> str:
+            x, y = results.get(key, {}).get(a, {}).get(f), results.get(key, {}).get(b, {}).get(f)
+            return "-" if x is None or y is None else f"{y - x:+.3f}"
+
+        up = ls[fp32]["ms_e2e"] / ls[q]["ms_e2e"]
+        upn = ls[fp32]["ms_net"] / max(ls[q]["ms_net"], 1e-9)
+        lines.append(f"| {fp32[: -len(' fp32')]} | {d('lspet', 'PCK')} | {d('lspet', 'AP')} | {d('coco_val', 'AP')} | "
+                     f"{d('coco_train', 'AP')} | {up:.2f}x | {upn:.2f}x |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def profile_table(pipes: list[dict], results: dict) -> str:
+    """Mean ms per LSPET image per stage: where the time goes."""
+    ls = results.get("lspet", {})
+    lines = ["| pipeline | stage: ms per image (mean) | end-to-end mean |", "|---|---|---:|"]
+    for p in pipes:
+        r = ls.get(p["name"])
+        if not r:
+            continue
+        prof = dict(r["profile_ms"])
+        if "detect" in prof:  # the detector call: its own stages, the rest is glue (boxes from poses)
+            inner = sum(v for k, v in prof.items() if k.startswith("detector "))
+            prof["detector other"] = max(prof.pop("detect") - inner, 0.0)
+        prof["read + other"] = max(r["ms_e2e_mean"] - sum(prof.values()), 0.0)
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in prof.items() if v >= 0.05)
+        lines.append(f"| {p['name']} | {stages} | {r['ms_e2e_mean']:.1f} |")
+    return "\n".join(lines)
+
+
+def plot(pipes: list[dict], results: dict, path: Path) -> None:
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.8))
+    panels = (("lspet", "PCK", "LSPET val PCK@0.2"), ("coco_val", "AP", "coco-mini val2017 AP"))
+    for ax, (key, f, label) in zip(axes, panels, strict=True):
+        for i, p in enumerate(pipes):
+            r, lat = results.get(key, {}).get(p["name"]), results.get("lspet", {}).get(p["name"], {}).get("ms_e2e")
+            if not r or lat is None:
+                continue
+            marker = "o" if p["name"].startswith("featherpose") else "s"
+            short = p["name"].replace(" (mobileposenet on ghostpose boxes)", "").split(" (")[0]
+            ax.scatter(lat, r[f], marker=marker, s=50, color=f"C{i % 10}", label=short)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks([5, 10, 20, 30, 50, 80, 120])
+        ax.set_xlabel("median end-to-end ms per LSPET image (2 threads)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Accuracy vs latency, one interleaved run (circles: featherpose, squares: peers)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.78, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+GOAL_ROWS = (  # the speed goal's rows: label, pipeline name
+    ("featherpose default, `auto`", "featherpose default (mobileposenet on ghostpose boxes) auto"),
+    ("featherpose default, INT8 (`featherpose export --int8`, both networks)",
+     "featherpose default (mobileposenet on ghostpose boxes) int8"),
+    ("featherpose default, fp32", "featherpose default (mobileposenet on ghostpose boxes) fp32"),
+    ("OMZ human-pose-estimation-0001 (INT8 IR, h368)", f"OMZ human-pose-estimation-0001 (h{OMZ_HEIGHT})"),
+    ("YOLO11n-pose (onnxruntime fp32, 640)", "YOLO11n-pose (conf 0.001, IoU 0.7)"),
+)  # fmt: skip
+README_ROWS = (
+    ("default pipeline (MobilePoseNet on GhostPose boxes), `auto`", GOAL_ROWS[0][1]),
+    ("the same, both networks INT8 (`featherpose export --int8`)", GOAL_ROWS[1][1]),
+    ("Intel OMZ Lightweight OpenPose (INT8 IR, h368, our decoder)", GOAL_ROWS[3][1]),
+    ("YOLO11n-pose (ONNX, onnxruntime, our letterbox + NMS)", GOAL_ROWS[4][1]),
+    ("MoveNet Lightning int8 on ground-truth boxes (reference)", "MoveNet Lightning int8 (ground-truth boxes)"),
+)
+
+
+def goal_table(results: dict) -> str:
+    """The speed goal: the default pipeline's latency over YOLO11n-pose's and OMZ's, next to LSPET accuracy."""
+    ls = results.get("lspet", {})
+    yolo, omz = ls.get(GOAL_ROWS[4][1], {}).get("ms_e2e"), ls.get(GOAL_ROWS[3][1], {}).get("ms_e2e")
+    lines = ["| pipeline (one run, interleaved) | e2e ms | x YOLO11n-pose | x OMZ | LSPET PCK@0.2 | LSPET AP |",
+             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for label, name in GOAL_ROWS:
+        r = ls.get(name)
+        if not r or not yolo or not omz:
+            continue
+        lines.append(f"| {label} | {r['ms_e2e']:.1f} | {r['ms_e2e'] / yolo:.2f} | {r['ms_e2e'] / omz:.2f} | "
+                     f"{r['PCK']:.3f} | {r['AP']:.3f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def readme_table(results: dict) -> str:
+    """The README's short version of the table."""
+    ls, coco = results.get("lspet", {}), results.get("coco_val", {})
+    yolo = ls.get(GOAL_ROWS[4][1], {}).get("ms_e2e")
+    head = "| pipeline | LSPET PCK@0.2 | LSPET AP | coco-mini val AP | ms per image, read -> poses | x YOLO11n-pose |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|"]
+    for label, name in README_ROWS:
+        r, c = ls.get(name), coco.get(name, {})
+        if not r or not yolo:
+            continue
+        ap = "-" if c.get("AP") is None else f"{c['AP']:.3f}"
+        ms = r["ms_e2e"]
+        lines.append(f"| {label} | {r['PCK']:.3f} | {r['AP']:.3f} | {ap} | {ms:.1f} | {ms / yolo:.2f} |")
+    return "\n".join(lines)
+
+
+def write_between(path: Path, begin: str, end: str, text: str) -> bool:
+    """Put ``text`` between the markers ``begin`` / ``end`` of ``path`` (False when they are missing)."""
+    doc = path.read_text()
+    if begin not in doc or end not in doc:
+        print(f"{rel(path)} has no {begin} / {end} markers: table not written there", file=sys.stderr)
+        return False
+    head, rest = doc.split(begin, 1)
+    path.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+    return True
+
+
+def write_doc(text: str) -> bool:
+    """Put ``text`` between the markers of docs/benchmarks.md (False when they are missing)."""
+    return write_between(DOC, BEGIN, END, text)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--height", type=int, default=368)
-    ap.add_argument("--splits", default="val2017,train2017")
-    ap.add_argument("--repeats", type=int, default=10)
-    ap.add_argument("--skip-latency", action="store_true")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "peers.json")
+    ap.add_argument("--lspet", type=int, default=0, help="LSPET val images (default 0: all 500)")
+    ap.add_argument("--coco", type=int, default=0, help="coco-mini images per split (default 0: all)")
+    ap.add_argument("--quick", action="store_true", help=f"subsets: {QUICK}")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sets", default="lspet,coco_val,coco_train,crowdpose")
+    ap.add_argument("--no-int8", action="store_true", help="skip the INT8 rows (no export)")
+    ap.add_argument("--calib", help="INT8 calibration images (default: featherpose's, LSPET train)")
+    ap.add_argument(
+        "--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md, docs/peers.png, README.md"
+    )
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--report", action="store_true", help="only rebuild the tables, docs and plot from --out")
     args = ap.parse_args()
-    if not OMZ.exists() or not COCO.exists():
-        print(f"{SHARED} (peers, coco-mini) is absent: nothing to compare", file=sys.stderr)
+    if args.report:
+        report(json.loads(args.out.read_text()), args.out, not args.no_doc)
+        return 0
+    missing = [rel(p) for p in (LSPET, COCO_MINI, CROWDPOSE, OMZ, YOLO) if not p.exists()]
+    if missing:
+        print(
+            f"{', '.join(missing)} absent: nothing to compare (the data and peers live in ../shared)", file=sys.stderr
+        )
         return 0
     warnings.simplefilter("ignore")
     import torch
 
-    torch.set_num_threads(2)
-    out: dict = {"decoders": [], "estimator": [], "movenet": None, "latency": []}
-    print(f"## OMZ human-pose-estimation-0001, height {args.height}: same maps, two decoders")
-    print("| split | decoder | AP | AP50 | AR | poses | decode ms/img (mean) | median |")
-    print("|---|---|---|---|---|---|---|---|")
-    for split in args.splits.split(","):
-        r = omz_decoders(split, args.height)
-        out["decoders"].append(r)
-        for name in ("reference", "featherpose"):
-            d = r[name]
-            print(f"| {split} | {name} | {d['AP']:.3f} | {d['AP50']:.3f} | {d['AR']:.3f} | {d['poses']} | "
-                  f"{d['decode_ms']:.2f} | {d['decode_ms_median']:.2f} |")  # fmt: skip
-        print(f"(network {r['network_ms']:.1f} ms/img)")
-    print("\n## PoseEstimator('human-pose-estimation-0001.xml', input_size=H)")
-    print("| split | precision | AP | AP50 | AR | ms/img | pre | net | post |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for split in args.splits.split(","):
-        for p in ("fp32", "bf16"):
-            r = omz_estimator(split, args.height, p)
-            out["estimator"].append(r)
-            s = r["stages_ms"]
-            print(f"| {split} | {p} | {r['AP']:.3f} | {r['AP50']:.3f} | {r['AR']:.3f} | {r['ms_per_image']:.1f} | "
-                  f"{s['pre']:.1f} | {s['net']:.1f} | {s['post']:.1f} |")  # fmt: skip
-    splits = args.splits.split(",")
-    out["precision"] = precision_study(splits, args.height, args.repeats)
-    print(f"\n## trained OpenPose network: float vs INT8, {args.height}x{args.height} latency, 2 threads")
-    print("| network | precision | " + " | ".join(f"AP {s}" for s in splits) + " | ms (median) | ms (min) |")
-    print("|---|---|" + "---|" * len(splits) + "---|---|")
-    for r in out["precision"]:
-        aps = " | ".join(f"{r[f'AP_{s}']:.3f}" for s in splits)
-        print(f"| {r['network']} | {r['precision']} | {aps} | {r['ms']:.1f} | {r['ms_min']:.1f} |")
-    out["movenet"] = movenet()
-    print(f"\n## MoveNet Lightning int8: {out['movenet']}")
-    if not args.skip_latency:
-        out["latency"] = network_latency(args.height, args.repeats)
-        print(f"\n## network latency {args.height}x{args.height}, batch 1, 2 threads")
-        print("| model | backend | precision | ms (median) | ms (min) |\n|---|---|---|---|---|")
-        for r in out["latency"]:
-            print(f"| {r['model']} | {r['backend']} | {r['precision']} | {r['ms']:.1f} | {r['ms_min']:.1f} |")
-    import os
+    from featherpose.deploy.quantize import default_calibration
 
-    out["load_avg_1min"] = os.getloadavg()[0]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1))
-    print(f"wrote {args.out}")
+    torch.set_num_threads(args.threads)
+    t_start = time.perf_counter()
+    lspet, coco = (QUICK["lspet"], QUICK["coco"]) if args.quick else (args.lspet, args.coco)
+    load_sets(lspet, coco)
+    calib = args.calib or (str(default_calibration()) if default_calibration() else None)
+    with tempfile.TemporaryDirectory() as tmp:
+        int8_dir = None if args.no_int8 or calib is None else Path(tmp)
+        pipes = featherpose_pipelines(args.threads, int8_dir, calib) + [omz_pipeline(args.threads),
+                                                                          yolo_pipeline(args.threads)]  # fmt: skip
+        skipped = []
+        try:
+            pipes.append(movenet_pipeline(args.threads))
+        except ImportError:
+            skipped.append("MoveNet: ai-edge-litert is not installed (pip install 'featherpose[peers]')")
+        described = [p.describe() for p in pipes]
+        results: dict[str, dict] = {}
+        out = {"settings": {"threads": args.threads, "lspet_images": len(SETS["lspet"].gt["images"]),
+                            "coco_images": {k: len(SETS[k].gt["images"]) for k in ("coco_val", "coco_train")},
+                            "crowdpose_images": len(SETS["crowdpose"].gt["images"]),
+                            "calibration": rel(calib) if calib else None,
+                            "yolo": {"conf": 0.001, "iou": 0.7, "max_det": 300}, "omz_height": OMZ_HEIGHT},
+               "pipelines": described, "skipped": skipped, "results": results}  # fmt: skip
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        for key in [k for k in args.sets.split(",") if k]:
+            t0 = time.perf_counter()
+            results[key] = run_set(SETS[key], pipes)
+            out["seconds"] = round(time.perf_counter() - t_start, 1)
+            out["load_avg_1min"] = os.getloadavg()[0]
+            args.out.write_text(json.dumps(out, indent=1) + "\n")  # what finished survives a cut run
+            print(f"{key}: {len(SETS[key].gt['images'])} images x {len(pipes)} pipelines in "
+                  f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
+    report(out, args.out, not args.no_doc)
     return 0
+
+
+def report(out: dict, path: Path, doc: bool) -> None:
+    """The tables of a finished (or cut) run: printed, stored in its JSON at ``path``, and with ``doc``
+    written into docs/benchmarks.md with the plot."""
+    s, described, results = out["settings"], out["pipelines"], out["results"]
+    text = "\n\n".join([
+        f"One run, {s['threads']} threads, load average {out['load_avg_1min']:.1f} at the end, {out['seconds']:.0f} s: "
+        f"LSPET val {s['lspet_images']} images, coco-mini val / train {s['coco_images']['coco_val']} / "
+        f"{s['coco_images']['coco_train']}, CrowdPose {s['crowdpose_images']}. ms = median per LSPET image; "
+        "`x YOLO e2e` = end-to-end latency over YOLO11n-pose's in the same run.",
+        table(described, results),
+        "INT8 against fp32 (both networks INT8 in the default pipeline; calibration: "
+        f"`{s['calibration']}`, 32 images):",
+        int8_table(results),
+        "Where the time goes (mean ms per LSPET image; `read + other` = reading the file and glue):",
+        profile_table(described, results),
+    ])  # fmt: skip
+    out["table"] = text
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(text)
+    if doc:
+        plot(described, results, PLOT)
+        write_doc(text)
+        write_between(DOC, GOAL_BEGIN, GOAL_END, goal_table(results))
+        write_between(README, README_BEGIN, README_END, readme_table(results))
+    print(f"wrote {rel(path)}" + (f", {rel(PLOT)}, {rel(DOC)}, {rel(README)}" if doc else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

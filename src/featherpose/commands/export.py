@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from featherpose.cli import CLIError
+from featherpose.commands.args import SIZE_METAVAR, size_arg
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,10 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="with a model name: safetensors weights or a shipped tag (default: the "
                                      "model's shipped weights, else random init with a warning)")  # fmt: skip
     p.add_argument("--format", choices=("onnx", "openvino"), help="default: from --out (.xml = openvino)")
-    p.add_argument("--input-size", metavar="H|HxW", help="size to trace at (default: the model's)")
+    p.add_argument("--input-size", type=size_arg, metavar=SIZE_METAVAR, help="size to trace at (default: the model's)")
     p.add_argument("--int8", action="store_true", help="static INT8 quantisation (QDQ), calibrated on --calib")
-    p.add_argument("--calib", metavar="DIR", help="folder of calibration images (e.g. coco-mini/val2017)")
-    p.add_argument("--calib-count", type=int, default=32, help="calibration images used (default 32)")
+    p.add_argument("--calib", metavar="DIR|GLOB|JSON",
+                   help="calibration images: a folder, a glob ('data/train/*.jpg') or a COCO annotation file "
+                        "(top-down models then calibrate on its person crops); default: LSPET train from "
+                        "../shared when present")  # fmt: skip
+    p.add_argument("--calib-count", type=int, default=32, help="calibration images used, spread over --calib "
+                                                                "(default 32)")  # fmt: skip
     p.add_argument("--out", required=True, help="output file: .onnx or .xml")
     p.set_defaults(func=run)
 
@@ -52,10 +57,15 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise CLIError(f"{', '.join(sorted(set(missing)))} not installed (pip install 'featherpose[deploy]')")
     if args.int8:
-        if not args.calib:
-            raise CLIError("--int8 needs --calib DIR (calibration images)")
-        if not Path(args.calib).is_dir():
-            raise CLIError(f"--calib {args.calib}: folder not found")
+        from featherpose.deploy.quantize import calibration_images, default_calibration
+
+        args.calib = args.calib or default_calibration()
+        if args.calib is None:
+            raise CLIError("--int8 needs --calib DIR|GLOB|JSON (calibration images; no ../shared/data beside here)")
+        try:
+            args.calib_count = len(calibration_images(args.calib, args.calib_count))  # a bad source fails here
+        except ValueError as exc:
+            raise CLIError(f"--calib: {exc}") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -67,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
         if issubclass(w.category, UserWarning) and "weights" in str(w.message):
             print(f"warning: {w.message}")
     extra = f" + {path.with_suffix('.bin').name}" if fmt == "openvino" else ""
-    print(f"{args.model} -> {path}{extra} ({fmt}, {'int8' if args.int8 else 'fp32'})")
+    calib = f", calibrated on {args.calib_count} of {args.calib}" if args.int8 else ""
+    print(f"{args.model} -> {path}{extra} ({fmt}, {'int8' if args.int8 else 'fp32'}{calib})")
     return 0

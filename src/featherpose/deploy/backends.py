@@ -44,7 +44,17 @@ from .runners import RUNNERS, Runner, register_runner
 from .util import BackendUnavailable, has_module, one_line
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
+# Families whose networks run slower in bf16 than in fp32 on OpenVINO's CPU plug-in (small hard-swish /
+# SE layers: the conversions cost more than they save): MobilePoseNet 1.5-1.8x slower in bf16 in
+# `featherpose bench`, 14.1 vs 17.9 ms for the shipped weights (docs/benchmarks.md). ``auto`` keeps fp32.
+BF16_SLOWER_FAMILIES = frozenset({"mobileposenet"})
 _CACHE_SHAPES = 4
+# A dynamic-shape compile runs 4-17% slower than a static one on this CPU (MobilePoseNet fp32 12.5 vs
+# 10.6 ms, GhostPose bf16 22.0 vs 18.3 ms, batch 1, interleaved): an input shape seen STATIC_AFTER
+# times gets its own static executable, at most MAX_STATIC_COMPILES per runner (so images of
+# ever-changing sizes soon stay on the one dynamic executable, with no compile in their way).
+STATIC_AFTER = 3
+MAX_STATIC_COMPILES = _CACHE_SHAPES
 _WARNED: set[str] = set()  # fallback warnings already given in this process
 
 
@@ -78,9 +88,25 @@ def is_quantised(path: str | Path) -> bool:
     return any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.node)
 
 
-def auto_precision(backend: str, model_file: str | Path | None = None) -> str:
+def _family(name: str | None, model_file: str | Path | None) -> str | None:
+    """The model family of a registered ``name`` or of a featherpose export (None when unknown)."""
+    try:
+        if name is not None:
+            return get_spec(str(name)).family
+        if model_file is not None:
+            from .files import read_info
+
+            info = read_info(model_file)
+            return get_spec(info.model).family if info is not None else None
+    except Exception:  # noqa: BLE001  (an unknown name, an external file: no family)
+        return None
+    return None
+
+
+def auto_precision(backend: str, model_file: str | Path | None = None, name: str | None = None) -> str:
     """The precision ``"auto"`` picks for ``backend``: bf16 for a float network on OpenVINO on a CPU
-    with native bf16, else fp32. Measured on the trained OMZ OpenPose network made float
+    with native bf16, except for :data:`BF16_SLOWER_FAMILIES` (``name``: a registered model, else the
+    export's own model), else fp32. Measured on the trained OMZ OpenPose network made float
     (docs/deployment.md): bf16 runs it 2.0x faster than fp32 for -0.6 / -1.0 AP on coco-mini
     val / train, within the +-1 AP resolution of those 154 persons; on an INT8 file the bf16 hint
     gains nothing (the int8 kernels dominate) and cost 1.3 / 0.4 AP, so INT8 files run with fp32."""
@@ -88,11 +114,16 @@ def auto_precision(backend: str, model_file: str | Path | None = None) -> str:
         return "fp32"
     if model_file is not None and is_quantised(model_file):
         return "fp32"
+    if _family(name, model_file) in BF16_SLOWER_FAMILIES:
+        return "fp32"
     return "bf16"
 
 
-def resolve(backend: str, precision: str, device: str = "cpu", model_file: str | Path | None = None) -> tuple[str, str]:
-    """``("auto" | name, "auto" | precision)`` -> a concrete (backend, precision), checked."""
+def resolve(
+    backend: str, precision: str, device: str = "cpu", model_file: str | Path | None = None, name: str | None = None
+) -> tuple[str, str]:
+    """``("auto" | name, "auto" | precision)`` -> a concrete (backend, precision), checked (``name``:
+    the registered model, for :func:`auto_precision`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if backend == "auto":
@@ -100,7 +131,7 @@ def resolve(backend: str, precision: str, device: str = "cpu", model_file: str |
     if backend not in RUNNERS or backend == "auto":
         raise ValueError(f"unknown backend {backend!r}; available: {', '.join(RUNNERS)}")
     if precision == "auto":
-        precision = auto_precision(backend, model_file)
+        precision = auto_precision(backend, model_file, name)
     if precision == "bf16" and backend != "openvino":
         raise ValueError(f"precision bf16 needs the openvino backend (got {backend})")
     if precision == "int8" and backend == "torch":
@@ -138,9 +169,10 @@ class OnnxRuntimeRunner:
 class OpenVINORunner:
     """Run an OpenVINO IR (``.xml``) or ONNX file on the CPU plug-in at ``precision``.
 
-    ``dynamic=True`` compiles once with free batch / height / width (measured as fast as a static
-    compile on the OMZ model, and no re-compile per image size); ``False``, or a graph that cannot be
-    made dynamic, compiles once per input shape (a few kept)."""
+    ``dynamic=True`` compiles once with free batch / height / width (no re-compile per image size), and
+    gives a shape that keeps coming back (:data:`STATIC_AFTER` calls) its own static executable, which
+    runs faster; ``False``, or a graph that cannot be made dynamic, compiles once per input shape (a
+    few kept)."""
 
     def __init__(
         self, path: str | Path, threads: int | None = None, precision: str = "fp32", dynamic: bool = True
@@ -157,29 +189,44 @@ class OpenVINORunner:
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
         self.precision, self.dynamic = precision, dynamic
-        self._compiled: OrderedDict[tuple[int, ...] | None, object] = OrderedDict()
+        self._dynamic: object | None = None
+        self._compiled: OrderedDict[tuple[int, ...], object] = OrderedDict()  # static, per shape (LRU)
+        self._seen: dict[tuple[int, ...], int] = {}
+        self.static_compiles = 0
+
+    def _static(self, key: tuple[int, ...]) -> object:
+        model = self.model.clone()
+        model.reshape({model.inputs[0]: list(key)})
+        self._compiled[key] = self.core.compile_model(model, "CPU", self.config)
+        self.static_compiles += 1
+        while len(self._compiled) > _CACHE_SHAPES:
+            self._compiled.popitem(last=False)
+        return self._compiled[key]
 
     def compiled(self, shape: Sequence[int]) -> object:
-        """The executable for input ``shape`` (compiled on first use)."""
-        if self.dynamic:
-            if None not in self._compiled:
-                try:
-                    model = self.model.clone()
-                    model.reshape({model.inputs[0]: [-1, 3, -1, -1]})
-                    self._compiled[None] = self.core.compile_model(model, "CPU", self.config)
-                except RuntimeError:  # a graph with hard-coded shapes: one compile per shape
-                    self.dynamic = False
-            if self.dynamic:
-                return self._compiled[None]
+        """The executable for input ``shape`` (compiled on first use; see the class docstring)."""
         key = tuple(int(s) for s in shape)
-        if key not in self._compiled:
-            model = self.model.clone()
-            model.reshape({model.inputs[0]: list(key)})
-            self._compiled[key] = self.core.compile_model(model, "CPU", self.config)
-            while len(self._compiled) > _CACHE_SHAPES:
-                self._compiled.popitem(last=False)
-        self._compiled.move_to_end(key)
-        return self._compiled[key]
+        if key in self._compiled:
+            self._compiled.move_to_end(key)
+            return self._compiled[key]
+        if self.dynamic and self._dynamic is None:
+            try:
+                model = self.model.clone()
+                model.reshape({model.inputs[0]: [-1, 3, -1, -1]})
+                self._dynamic = self.core.compile_model(model, "CPU", self.config)
+            except RuntimeError:  # a graph with hard-coded shapes: one compile per shape
+                self.dynamic = False
+        if not self.dynamic:
+            return self._static(key)
+        if len(self._seen) > 256:  # many sizes: forget the counts, keep what is compiled
+            self._seen.clear()
+        self._seen[key] = self._seen.get(key, 0) + 1
+        if self._seen[key] >= STATIC_AFTER and self.static_compiles < MAX_STATIC_COMPILES:
+            try:
+                return self._static(key)
+            except RuntimeError:  # the dynamic executable still runs it
+                self.static_compiles = MAX_STATIC_COMPILES
+        return self._dynamic
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         compiled = self.compiled(batch.shape)
@@ -297,7 +344,7 @@ def _torch_factory(backend: str):  # noqa: ANN202
             raise ValueError(f"the {backend} backend converts a registered model: pass its name (name=...)")
         if not str(device).startswith("cpu"):
             raise ValueError(f"the {backend} backend runs on the CPU, not {device!r}")
-        _, precision = resolve(backend, precision, device)
+        _, precision = resolve(backend, precision, device, name=name)
         fmt = "openvino" if backend == "openvino" else "onnx"
         path = converted(model, fmt, input_size, name)
         try:
@@ -318,7 +365,8 @@ def warn_once(message: str) -> None:
 def auto_factory(model: nn.Module, device: str = "cpu", precision: str = "auto", **options: object) -> Runner:
     """``backend="auto"``: :func:`auto_backend` with :func:`auto_precision`; torch, with one warning
     saying why, when the chosen backend cannot run the model here (:class:`BackendUnavailable`)."""
-    backend, precision = resolve("auto", precision, device)
+    name = options.get("name")
+    backend, precision = resolve("auto", precision, device, name=name if isinstance(name, str) else None)
     if backend != "torch":
         try:
             return RUNNERS[backend](model, device=device, precision=precision, **options)

@@ -1,6 +1,9 @@
 """Static INT8 quantisation of an exported ONNX model (onnxruntime, QDQ format), calibrated on real
 images preprocessed exactly as :class:`~featherpose.inference.PoseEstimator` feeds the network.
 
+Calibration sources: a folder, a glob, a COCO annotation file (top-down models then calibrate on the
+annotated person crops) or a list of files; :func:`default_calibration` finds LSPET train beside the tree.
+
 Weights: int8 per output channel (symmetric); activations: uint8 per tensor, ranges from the min / max
 seen on the calibration images. The QDQ graph runs on onnxruntime and converts to an OpenVINO IR whose
 int8 parts run as int8 (``featherpose export --int8 --format openvino``). :func:`export_inputs` gives
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,31 +32,115 @@ if TYPE_CHECKING:
     import torch
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+# Calibration images used when none are given and the project's shared data sits beside the working
+# directory or the source tree: LSPET train (the shipped weights' own training images, one person each,
+# with its person boxes), else coco-mini train2017. Neither is part of any held-out score.
+DEFAULT_CALIB = ("shared/data/lspet/annotations/lspet_train.json", "shared/data/coco-mini/train2017")
+
+Calib = str | Path | Sequence[str | Path]
 
 
-def calibration_images(folder: str | Path, count: int = 32) -> list[Path]:
-    """The first ``count`` images of ``folder`` (sorted by name)."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"calibration folder {folder}: no images")
-    return files[: max(1, int(count))]
+@dataclass(frozen=True)
+class CalibImage:
+    """One calibration image and, when an annotation file gave them, its person boxes (M, 4) x, y, w, h."""
+
+    path: Path
+    boxes: np.ndarray | None = None
+
+
+def default_calibration() -> Path | None:
+    """:data:`DEFAULT_CALIB`'s first entry found beside the working directory or the source tree, else None."""
+    roots = (Path.cwd().parent, Path(__file__).resolve().parents[3])
+    for rel in DEFAULT_CALIB:
+        for root in roots:
+            if (root / rel).exists():
+                return root / rel
+    return None
+
+
+def _spread(items: list, count: int) -> list:
+    """``count`` items spread evenly over ``items`` (all of them when there are fewer)."""
+    count = max(1, int(count))
+    if len(items) <= count:
+        return items
+    return [items[int(i * len(items) / count)] for i in range(count)]
+
+
+def _from_annotations(path: Path, count: int) -> list[CalibImage]:
+    """The images of a COCO keypoint annotation file (in its ``images/`` or sibling image folder), each
+    with its annotated person boxes."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+        images = data["images"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"calibration file {path}: not a COCO annotation file ({exc})") from None
+    boxes: dict[int, list] = {}
+    for a in data.get("annotations", []):
+        if not a.get("iscrowd", 0) and a.get("num_keypoints", 1) > 0 and min(a["bbox"][2:]) > 1:
+            boxes.setdefault(a["image_id"], []).append(a["bbox"])
+    folders = [path.parent.parent / "images", path.parent.parent / path.stem.split("_")[-1], path.parent]
+    with_people = [im for im in images if im["id"] in boxes]
+    out = []
+    for im in _spread(with_people, count):
+        found = next((f / im["file_name"] for f in folders if (f / im["file_name"]).is_file()), None)
+        if found is None:
+            raise ValueError(f"calibration file {path}: image {im['file_name']} not found beside it")
+        out.append(CalibImage(found, np.asarray(boxes[im["id"]], np.float64)))
+    return out
+
+
+def calibration_images(source: Calib, count: int = 32) -> list[CalibImage]:
+    """Up to ``count`` calibration images, spread evenly over ``source``: a folder of images, a glob
+    pattern (``"data/*/train/*.jpg"``), a COCO annotation ``.json`` (its images with their person
+    boxes, so that top-down models calibrate on person crops) or a list of image files. A source
+    that gives no image fails with one line naming it."""
+    if not isinstance(source, str | Path):
+        files = [Path(f) for f in source]
+        if not files:
+            raise ValueError("calibration images: the list is empty")
+        return [CalibImage(f) for f in _spread(files, count)]
+    path = Path(source)
+    if path.suffix.lower() == ".json" and path.is_file():
+        return _from_annotations(path, count)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"calibration folder {source}: no images")
+    else:
+        import glob
+
+        if not glob.has_magic(str(source)):
+            raise ValueError(f"calibration images {source}: not found (a folder, a glob or a COCO .json)")
+        found = (Path(p) for p in glob.glob(str(source), recursive=True))
+        files = sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"calibration pattern {source}: no images match")
+    return [CalibImage(f) for f in _spread(files, count)]
 
 
 def export_inputs(
     name: str,
-    images: Sequence[str | Path | np.ndarray],
+    images: Sequence[str | Path | np.ndarray | CalibImage],
     input_size: tuple[int, int],
     model: torch.nn.Module | None = None,
+    box_padding: float = 1.25,
 ) -> np.ndarray:
     """Real images preprocessed as :class:`~featherpose.inference.PoseEstimator` does, one network input
-    each: bottom-up = resize keeping the aspect and pad; top-down = a centred crop of the whole image."""
+    each: bottom-up = resize keeping the aspect and pad; top-down = one crop per annotated person box
+    (a :class:`CalibImage` with boxes, grown by ``box_padding`` as the estimator does), else a centred
+    crop of the whole image."""
     spec = get_spec(name)
     norm = Normalisation.for_model(model if model is not None else spec.build())
     out = []
     for im in images:
-        pixels = load_image(im)
+        boxes = im.boxes if isinstance(im, CalibImage) else None
+        pixels = load_image(im.path if isinstance(im, CalibImage) else im)
         if spec.paradigm == "bottom-up":
             out.append(fit_image(pixels, input_size)[0])
+        elif boxes is not None and len(boxes):
+            out.extend(warp_crops(pixels, crop_matrices(boxes, input_size, padding=box_padding), input_size))
         else:
             h, w = pixels.shape[:2]
             box = np.array([[w * 0.1, h * 0.05, w * 0.8, h * 0.9]])
@@ -95,11 +183,12 @@ class ImageBatches:
 def quantize_onnx(
     fp32_path: str | Path,
     out: str | Path,
-    calib: str | Path | Sequence[str | Path],
+    calib: Calib,
     calib_count: int = 32,
 ) -> Path:
-    """Quantise a featherpose ONNX export to INT8 (QDQ) at ``out``, calibrating on ``calib`` (a folder
-    or a list of image files). A missing package or an unreadable ``fp32_path`` fails with one line."""
+    """Quantise a featherpose ONNX export to INT8 (QDQ) at ``out``, calibrating on ``calib`` (see
+    :func:`calibration_images`: a folder, a glob, a COCO annotation file or a list of image files).
+    A missing package or an unreadable ``fp32_path`` fails with one line."""
     missing = [m for m in ("onnx", "onnxruntime") if not has_module(m)]
     if missing:
         raise ValueError(f"INT8 quantisation needs {' and '.join(missing)} (pip install {' '.join(missing)})")
@@ -110,8 +199,7 @@ def quantize_onnx(
     info = read_info(fp32_path)
     if info is None:
         raise ValueError(f"{fp32_path}: not a featherpose export (no input contract stored)")
-    files = calibration_images(calib, calib_count) if isinstance(calib, str | Path) else list(calib)
-    inputs = export_inputs(info.model, files, tuple(info.input_size))
+    inputs = export_inputs(info.model, calibration_images(calib, calib_count), tuple(info.input_size))
     reader = ImageBatches(inputs)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

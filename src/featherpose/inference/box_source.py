@@ -18,20 +18,27 @@ from .pose import Pose, box_from_keypoints
 from .timing import StageTimer
 
 Boxes = tuple[np.ndarray, np.ndarray]  # (M, 4) x, y, w, h and (M,) scores
+# Detector poses scoring under this are dropped before cropping: the shipped ghostpose splits people into
+# low-scoring fragments (2.6 poses per LSPET val image, one person each); at 0.05 the default pipeline
+# crops 1.5 boxes per image, ~30% less top-down time, and scores higher (PCK@0.2 0.463 -> 0.496, AP
+# 0.273 -> 0.291 on 100 LSPET val images), the same on coco-mini val (AP 0.021 both). docs/benchmarks.md.
+DETECTOR_MIN_SCORE = 0.05
 
 
 @dataclass
 class BoxSource:
     """``detections``: image id -> boxes (from :func:`featherpose.inference.load_detections`), or
     None; ``detect``: the detector, called (timed as ``detect``) only when neither given boxes nor
-    ``detections`` apply. Detector poses scoring at most ``det_score_thr`` are dropped; a pose's box
-    is its keypoints (score above ``kpt_thr``) grown by 10% a side."""
+    ``detections`` apply. Detector poses scoring at most ``det_score_thr``, or under
+    ``detector_min_score`` (:data:`DETECTOR_MIN_SCORE`), are dropped; a pose's box is its keypoints
+    (score above ``kpt_thr``) grown by 10% a side."""
 
     detections: dict[int, Boxes] | None = None
     detect: Callable[[LoadedImage], list[Pose]] | None = None
     det_score_thr: float = 0.0
     kpt_thr: float = 0.1
     timer: StageTimer = field(default_factory=StageTimer)
+    detector_min_score: float = DETECTOR_MIN_SCORE
 
     def __call__(self, frame: LoadedImage, image: object = None, given: object = None,
                  image_id: int | None = None) -> Boxes:  # fmt: skip
@@ -55,7 +62,8 @@ class BoxSource:
         """Person boxes from the detector's poses; the whole image when it finds nobody."""
         if self.detect is None:
             raise ValueError("no person boxes: pass boxes, a boxes file or a detector")
-        found = [p for p in self.detect(LoadedImage(frame.pixels, frame.source)) if p.score > self.det_score_thr]
+        found = [p for p in self.detect(LoadedImage(frame.pixels, frame.source))
+                 if p.score > self.det_score_thr and p.score >= self.detector_min_score]  # fmt: skip
         if not found:
             h, w = frame.pixels.shape[:2]
             return np.array([[0.0, 0.0, float(w), float(h)]]), np.ones(1)
