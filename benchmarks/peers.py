@@ -1,13 +1,13 @@
 """featherpose's shipped pipelines next to the peers, on the same images, in one run: one table.
 
-.venv/bin/python benchmarks/peers.py [--lspet N] [--coco N] [--quick] [--threads 2] [--no-int8] [--report]
+.venv/bin/python benchmarks/peers.py [--lspet N] [--coco N] [--quick] [--threads 2] [--report]
 
 Pipelines (rows), each at ``--threads`` threads:
 
 * **featherpose default**: top-down ``mobileposenet`` on the person boxes of the shipped bottom-up
-  ``ghostpose`` (what ``featherpose infer`` / ``PoseEstimator("mobileposenet")`` run), with the
-  backend / precision ``auto`` picks, in fp32, and with both networks INT8 (``featherpose export
-  --int8``, calibrated on LSPET train: the default calibration set);
+  ``ghostpose`` (what ``featherpose infer`` / ``PoseEstimator("mobileposenet")`` run): ``auto`` (with
+  OpenVINO, both networks from the shipped INT8 IRs), ``float`` (the float networks at the precision
+  ``auto`` gives them: ``--backend openvino``) and fp32;
 * **featherpose ghostpose** bottom-up alone, the same three ways;
 * **OMZ human-pose-estimation-0001** (Intel's INT8 Lightweight OpenPose IR) through featherpose's
   OpenPose decoder, height 368, width following the image;
@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -123,25 +122,17 @@ def make_estimator(model: str | Path, threads: int, **kw: object):  # noqa: ANN2
     return est
 
 
-def featherpose_pipelines(threads: int, int8_dir: Path | None, calib: str | None) -> list[Pipeline]:
-    """The default top-down pipeline and ghostpose alone, with auto / fp32 / INT8 networks."""
+def featherpose_pipelines(threads: int) -> list[Pipeline]:
+    """The default top-down pipeline and ghostpose alone: ``auto`` (the shipped INT8 IRs where OpenVINO
+    runs), ``float`` (the float networks at the precision ``auto`` gives them: ``--backend openvino``) and
+    fp32."""
     from featherpose import pretrained
-    from featherpose.deploy.export import export_model
 
-    variants: dict[str, dict[str, dict]] = {"auto": {}, "fp32": {}}
+    variants: dict[str, dict[str, dict]] = {"auto": {}, "float": {}, "fp32": {}}
     for m in ("mobileposenet", "ghostpose"):
         variants["auto"][m] = {"model": m, "backend": "auto", "precision": "auto"}
+        variants["float"][m] = {"model": m, "backend": "openvino", "precision": "auto"}
         variants["fp32"][m] = {"model": m, "backend": "openvino", "precision": "fp32"}
-    if int8_dir is not None:
-        variants["int8"] = {}
-        for m in ("mobileposenet", "ghostpose"):
-            xml = int8_dir / f"{m}-int8.xml"
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                export_model(m, xml, int8=True, calib=calib, calib_count=32)
-            print(f"exported {m} INT8 in {time.perf_counter() - t0:.0f} s (calibration: {calib})", file=sys.stderr)
-            variants["int8"][m] = {"model": xml, "backend": "openvino", "precision": "int8"}
     out = []
     for tag, v in variants.items():
         g, mp = v["ghostpose"], v["mobileposenet"]
@@ -368,7 +359,7 @@ def int8_table(results: dict) -> str:
              "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     ls = results.get("lspet", {})
     for fp32 in [n for n in ls if n.startswith("featherpose") and n.endswith(" fp32")]:
-        q = fp32[: -len("fp32")] + "int8"
+        q = fp32[: -len("fp32")] + "auto"  # auto: the shipped INT8 IRs
         if q not in ls:
             continue
 
@@ -435,15 +426,15 @@ def plot(pipes: list[dict], results: dict, path: Path) -> None:
 
 GOAL_ROWS = (  # the speed goal's rows: label, pipeline name
     ("featherpose default, `auto`", "featherpose default (mobileposenet on ghostpose boxes) auto"),
-    ("featherpose default, INT8 (`featherpose export --int8`, both networks)",
-     "featherpose default (mobileposenet on ghostpose boxes) int8"),
+    ("featherpose default, float networks (`--backend openvino`: fp32 / bf16)",
+     "featherpose default (mobileposenet on ghostpose boxes) float"),
     ("featherpose default, fp32", "featherpose default (mobileposenet on ghostpose boxes) fp32"),
     ("OMZ human-pose-estimation-0001 (INT8 IR, h368)", f"OMZ human-pose-estimation-0001 (h{OMZ_HEIGHT})"),
     ("YOLO11n-pose (onnxruntime fp32, 640)", "YOLO11n-pose (conf 0.001, IoU 0.7)"),
 )  # fmt: skip
 README_ROWS = (
-    ("default pipeline (MobilePoseNet on GhostPose boxes), `auto`", GOAL_ROWS[0][1]),
-    ("the same, both networks INT8 (`featherpose export --int8`)", GOAL_ROWS[1][1]),
+    ("default pipeline (MobilePoseNet on GhostPose boxes), `auto` (shipped INT8 IRs)", GOAL_ROWS[0][1]),
+    ("the same, float networks (`--backend openvino`)", GOAL_ROWS[1][1]),
     ("Intel OMZ Lightweight OpenPose (INT8 IR, h368, our decoder)", GOAL_ROWS[3][1]),
     ("YOLO11n-pose (ONNX, onnxruntime, our letterbox + NMS)", GOAL_ROWS[4][1]),
     ("MoveNet Lightning int8 on ground-truth boxes (reference)", "MoveNet Lightning int8 (ground-truth boxes)"),
@@ -504,8 +495,6 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help=f"subsets: {QUICK}")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sets", default="lspet,coco_val,coco_train,crowdpose")
-    ap.add_argument("--no-int8", action="store_true", help="skip the INT8 rows (no export)")
-    ap.add_argument("--calib", help="INT8 calibration images (default: featherpose's, LSPET train)")
     ap.add_argument(
         "--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md, docs/peers.png, README.md"
     )
@@ -524,39 +513,33 @@ def main() -> int:
     warnings.simplefilter("ignore")
     import torch
 
-    from featherpose.deploy.quantize import default_calibration
-
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
     lspet, coco = (QUICK["lspet"], QUICK["coco"]) if args.quick else (args.lspet, args.coco)
     load_sets(lspet, coco)
-    calib = args.calib or (str(default_calibration()) if default_calibration() else None)
-    with tempfile.TemporaryDirectory() as tmp:
-        int8_dir = None if args.no_int8 or calib is None else Path(tmp)
-        pipes = featherpose_pipelines(args.threads, int8_dir, calib) + [omz_pipeline(args.threads),
-                                                                          yolo_pipeline(args.threads)]  # fmt: skip
-        skipped = []
-        try:
-            pipes.append(movenet_pipeline(args.threads))
-        except ImportError:
-            skipped.append("MoveNet: ai-edge-litert is not installed (pip install 'featherpose[peers]')")
-        described = [p.describe() for p in pipes]
-        results: dict[str, dict] = {}
-        out = {"settings": {"threads": args.threads, "lspet_images": len(SETS["lspet"].gt["images"]),
-                            "coco_images": {k: len(SETS[k].gt["images"]) for k in ("coco_val", "coco_train")},
-                            "crowdpose_images": len(SETS["crowdpose"].gt["images"]),
-                            "calibration": rel(calib) if calib else None,
-                            "yolo": {"conf": 0.001, "iou": 0.7, "max_det": 300}, "omz_height": OMZ_HEIGHT},
-               "pipelines": described, "skipped": skipped, "results": results}  # fmt: skip
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        for key in [k for k in args.sets.split(",") if k]:
-            t0 = time.perf_counter()
-            results[key] = run_set(SETS[key], pipes)
-            out["seconds"] = round(time.perf_counter() - t_start, 1)
-            out["load_avg_1min"] = os.getloadavg()[0]
-            args.out.write_text(json.dumps(out, indent=1) + "\n")  # what finished survives a cut run
-            print(f"{key}: {len(SETS[key].gt['images'])} images x {len(pipes)} pipelines in "
-                  f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
+    pipes = featherpose_pipelines(args.threads) + [omz_pipeline(args.threads), yolo_pipeline(args.threads)]
+    skipped = []
+    try:
+        pipes.append(movenet_pipeline(args.threads))
+    except ImportError:
+        skipped.append("MoveNet: ai-edge-litert is not installed (pip install 'featherpose[peers]')")
+    described = [p.describe() for p in pipes]
+    results: dict[str, dict] = {}
+    out = {"settings": {"threads": args.threads, "lspet_images": len(SETS["lspet"].gt["images"]),
+                        "coco_images": {k: len(SETS[k].gt["images"]) for k in ("coco_val", "coco_train")},
+                        "crowdpose_images": len(SETS["crowdpose"].gt["images"]),
+                        "calibration": "shipped INT8 IRs: 32 LSPET train images (docs/pretrained.md)",
+                        "yolo": {"conf": 0.001, "iou": 0.7, "max_det": 300}, "omz_height": OMZ_HEIGHT},
+           "pipelines": described, "skipped": skipped, "results": results}  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for key in [k for k in args.sets.split(",") if k]:
+        t0 = time.perf_counter()
+        results[key] = run_set(SETS[key], pipes)
+        out["seconds"] = round(time.perf_counter() - t_start, 1)
+        out["load_avg_1min"] = os.getloadavg()[0]
+        args.out.write_text(json.dumps(out, indent=1) + "\n")  # what finished survives a cut run
+        print(f"{key}: {len(SETS[key].gt['images'])} images x {len(pipes)} pipelines in "
+              f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
     report(out, args.out, not args.no_doc)
     return 0
 
@@ -571,8 +554,7 @@ def report(out: dict, path: Path, doc: bool) -> None:
         f"{s['coco_images']['coco_train']}, CrowdPose {s['crowdpose_images']}. ms = median per LSPET image; "
         "`x YOLO e2e` = end-to-end latency over YOLO11n-pose's in the same run.",
         table(described, results),
-        "INT8 against fp32 (both networks INT8 in the default pipeline; calibration: "
-        f"`{s['calibration']}`, 32 images):",
+        "`auto` (both networks from the shipped INT8 IRs; calibration: 32 LSPET train images) against fp32:",
         int8_table(results),
         "Where the time goes (mean ms per LSPET image; `read + other` = reading the file and glue):",
         profile_table(described, results),

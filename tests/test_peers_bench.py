@@ -67,11 +67,11 @@ def test_report_tables_and_doc_markers(tmp_path, monkeypatch):
     peers = _load("peers_bench", "peers.py")
     pipes = [
         {"name": "featherpose x fp32", "backend": "openvino", "precision": "fp32", "input_size": "8x8", "threads": 2},
-        {"name": "featherpose x int8", "backend": "openvino", "precision": "int8", "input_size": "8x8", "threads": 2},
+        {"name": "featherpose x auto", "backend": "openvino", "precision": "int8", "input_size": "8x8", "threads": 2},
         {"name": "YOLO11n-pose", "backend": "onnxruntime", "precision": "fp32", "input_size": "640", "threads": 2},
     ]
     row = {"PCK": 0.5, "AP": 0.4, "ms_e2e": 40.0, "ms_net": 30.0, "ms_e2e_mean": 42.0, "profile_ms": {"net": 30.0}}
-    results = {"lspet": {"featherpose x fp32": row, "featherpose x int8": {**row, "PCK": 0.45, "ms_e2e": 20.0,
+    results = {"lspet": {"featherpose x fp32": row, "featherpose x auto": {**row, "PCK": 0.45, "ms_e2e": 20.0,
                                                                             "ms_net": 10.0},
                          "YOLO11n-pose": {**row, "ms_e2e": 80.0}}}  # fmt: skip
     text = peers.table(pipes, results)

@@ -148,3 +148,30 @@ def test_shipped_weights_export_to_the_same_poses(model, tag, photo, tmp_path):
         found = (pa.keypoints[:, 2] > 0) & (pb.keypoints[:, 2] > 0)
         assert np.abs(pa.keypoints[found, :2] - pb.keypoints[found, :2]).max() <= 1e-3
         assert abs(pa.score - pb.score) <= 1e-4
+
+
+@pytest.mark.parametrize(("model", "tag"), SHIPPED)
+def test_shipped_int8_ir_is_what_auto_runs_and_finds_the_skateboarder(model, tag, photo):
+    """With OpenVINO, ``backend="auto"`` / ``precision="auto"`` runs a shipped model from its shipped INT8
+    IR (the detector too); anything explicit runs the float network; the INT8 poses stay close to fp32."""
+    pytest.importorskip("openvino")
+    from featherpose.deploy.files import read_info
+
+    irs = {f for tags in pretrained.PRETRAINED_INT8.values() for f in tags.values()}
+    assert {p.name for p in pretrained.WEIGHTS_DIR.glob("*.xml")} == irs  # nothing stray, none lost
+    ir = pretrained.shipped_int8(model, tag)
+    assert ir is not None and ir.name == f"{model}-{tag}-int8.xml" and ir.with_suffix(".bin").is_file()
+    info = read_info(ir)
+    assert info is not None and info.meta.model == model  # self-describing, like the safetensors
+    auto = PoseEstimator(model, weights=tag)
+    assert auto.weights is None and auto.model is None and auto.precision == "auto"
+    assert getattr(auto.predictor.runner, "precision", None) == "int8"
+    for explicit in ({"precision": "fp32"}, {"backend": "openvino"}, {"input_size": 256}):
+        assert PoseEstimator(model, weights=tag, **explicit).weights == pretrained.shipped(model, tag)
+    fp32 = PoseEstimator(model, weights=tag, precision="fp32")
+    best_int8 = max(oks(p.keypoints) for p in auto(photo))
+    best_fp32 = max(oks(p.keypoints) for p in fp32(photo))
+    assert best_int8 >= best_fp32 - 0.1, (best_int8, best_fp32)
+    if model == pretrained.DEFAULT_MODEL:
+        assert getattr(auto.detector.predictor.runner, "precision", None) == "int8"
+        assert best_int8 >= 0.5

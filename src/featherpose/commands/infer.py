@@ -15,6 +15,8 @@ import signal
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,13 +210,16 @@ def _run_images(est: object, job: Job, out: Path, args: argparse.Namespace, used
                 job.failures.extend((str(p), exc.problem) for p, _ in loaded)
                 continue
             for i, ((path, image), found) in enumerate(zip(loaded, poses, strict=True)):
-                job.log.add(str(path), ids[path], [p.to_coco(ids[path], file_name=str(path)) for p in found])
-                job.done += 1
                 stem = _unique_stem(path.stem, used) if render or args.save_maps else path.stem
+                drawn = None
                 if render:
                     shown = _in_decoded_frame(found, image)
                     drawn = draw_poses(image.pixels, shown, est.output_keypoint_set, options=args.draw)
-                    cv2.imwrite(str(out / f"{stem}.jpg"), drawn)
+                with _GATE.held():  # the JSONL line and the drawn image: both or neither
+                    if drawn is not None:
+                        cv2.imwrite(str(out / f"{stem}.jpg"), drawn)
+                    job.log.add(str(path), ids[path], [p.to_coco(ids[path], file_name=str(path)) for p in found])
+                    job.done += 1
                 if maps is not None:
                     save_maps(image.pixels, maps[i], out / "maps", stem)
     finally:
@@ -275,15 +280,17 @@ def _run_sequence(est: object, source: Source, job: Job, out: Path, args: argpar
         image_id = job.next_id
         job.next_id += 1
         entries = [p.to_coco(image_id, file_name=source.name, frame=frame.index) for p in poses]
-        job.log.add(source.name, image_id, entries, frame=frame.index, time=frame.time)
+        shown = dst is not None or window is not None
+        drawn = draw_poses(frame.pixels, poses, ks, options=args.draw) if shown else None
+        with _GATE.held():  # the JSONL line and the video frame: both or neither
+            if dst is not None:
+                if writer is None:
+                    writer = open_writer(dst, fps, (drawn.shape[1], drawn.shape[0]))
+                writer.write(drawn)
+            job.log.add(source.name, image_id, entries, frame=frame.index, time=frame.time)
         bar.update(1)
-        if dst is None and window is None:
+        if drawn is None:
             return True
-        drawn = draw_poses(frame.pixels, poses, ks, options=args.draw)
-        if dst is not None:
-            if writer is None:
-                writer = open_writer(dst, fps, (drawn.shape[1], drawn.shape[0]))
-            writer.write(drawn)
         if window is not None and not window.show(drawn):
             job.stop = True
             return False
@@ -375,8 +382,34 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that the run ends like after Ctrl-C."""
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated()
+class _SignalGate:
+    """SIGINT / SIGTERM end the run (raised in the main thread), except inside :meth:`held`, where they wait
+    for the block to end: one frame's JSONL line and its rendered output are written together or not at all."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending: KeyboardInterrupt | None = None
+
+    def handler(self, signum: int, frame: object) -> None:  # noqa: ARG002 - the signal module's signature
+        exc = _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if self.depth:
+            self.pending = self.pending or exc
+            return
+        raise exc
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth and self.pending is not None:
+                exc, self.pending = self.pending, None
+                raise exc
+
+
+_GATE = _SignalGate()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -405,7 +438,8 @@ def run(args: argparse.Namespace) -> int:
         est = _load_estimator(args)
         out.mkdir(parents=True, exist_ok=True)
         main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+        previous = ((signal.signal(signal.SIGTERM, _GATE.handler), signal.signal(signal.SIGINT, _GATE.handler))
+                    if main_thread else None)  # fmt: skip
         used: set[str] = set()
         try:
             _run_images(est, job, out, args, used)
@@ -413,8 +447,9 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt as exc:
             interrupted = "SIGTERM" if isinstance(exc, _Terminated) else "Ctrl-C"
         finally:
-            if main_thread:
-                signal.signal(signal.SIGTERM, previous)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous[0])
+                signal.signal(signal.SIGINT, previous[1])
     if single and job.failures and not interrupted:
         raise CLIError(f"{job.failures[0][0]}: {job.failures[0][1]}")
     if job.log.records:

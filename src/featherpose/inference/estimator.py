@@ -182,6 +182,10 @@ class PoseEstimator:
                 raise ValueError(f"{model}: a weights file holds its weights; do not pass weights")
             weights_path = resolve_weights(model)
             meta = require_meta(weights_path)
+        elif (int8 := _shipped_int8(str(model), weights, backend, precision, device, input_size, codec,
+                                    model_overrides, contract)) is not None:  # fmt: skip
+            external = load_external(int8, "openvino", "int8", device)
+            meta = external.meta
         else:
             get_spec(str(model))  # an unknown name fails here, before any file is read
             found = pretrained.resolve(str(model), weights)
@@ -418,3 +422,17 @@ class PoseEstimator:
             elif key.startswith("heatmaps"):  # all resolutions
                 out.append(MapLayer("heatmaps", arr[i][:k], m))
         return out
+
+
+def _shipped_int8(model: str, weights: object, backend: object, precision: str, device: str, input_size: object,
+                  codec: object, overrides: object, contract: object) -> Path | None:  # fmt: skip
+    """The shipped INT8 IR that ``backend="auto"`` / ``precision="auto"`` runs a shipped model from (see
+    :mod:`featherpose.pretrained`), or None: anything asked for explicitly keeps the float network."""
+    if (backend != "auto" or precision != "auto" or input_size is not None or codec is not None or overrides
+            or contract is not None or model not in pretrained.PRETRAINED_INT8):  # fmt: skip
+        return None
+    from featherpose.deploy.backends import auto_backend
+
+    if auto_backend(device) != "openvino":
+        return None
+    return pretrained.shipped_int8(model, weights if weights is None or isinstance(weights, str) else "")
