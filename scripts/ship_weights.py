@@ -4,7 +4,10 @@ recipe it was trained with (keypoint set, codec, input size, normalisation) plus
     python scripts/ship_weights.py RUN/last.safetensors configs/RECIPE.yaml src/featherpose/weights/NAME.safetensors \
         --provenance data="LSPET train + coco-mini train2017" hardware="1x H200" epochs=32 ...
 
-Values that parse as JSON (numbers, lists) are stored as such, the rest as strings.
+Values that parse as JSON (numbers, lists) are stored as such, the rest as strings. With ``--int8 CALIB``
+it also writes the INT8 OpenVINO IR that ``backend="auto"`` runs (``NAME-int8.xml`` / ``.bin`` beside the
+file; ``featherpose export --int8``, calibrated on 32 images of CALIB: a folder, glob or COCO file of
+training images), which must be remade whenever the safetensors change (docs/pretrained.md).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main() -> int:
         choices=("fit", "short_side", "height"),
         help="bottom-up test scale the file asks for (default: the family's; docs/evaluation.md)",
     )
+    ap.add_argument("--int8", metavar="CALIB", help="also write the shipped INT8 IR, calibrated on these images")
     args = ap.parse_args()
     cfg = load_config(args.recipe, args.data_root)
     kset = dataset_keypoint_set(cfg)
@@ -56,6 +60,12 @@ def main() -> int:
     size = args.out.stat().st_size / 1e6
     print(f"{args.out}: {size:.2f} MB, {meta.model}, {meta.keypoint_set.num_keypoints} keypoints, "
           f"codec {meta.codec}, input {meta.input_size}")  # fmt: skip
+    if args.int8:
+        from featherpose.deploy.export import export_model
+
+        ir = args.out.with_name(f"{args.out.stem}-int8.xml")
+        export_model(str(args.out), ir, "openvino", int8=True, calib=args.int8, calib_count=32)
+        print(f"{ir}: INT8 OpenVINO IR calibrated on 32 images of {args.int8}")
     return 0
 
 
