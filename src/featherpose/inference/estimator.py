@@ -30,7 +30,7 @@ from torch import nn
 from featherpose import pretrained
 from featherpose.codecs import Codec, codec_for_model
 from featherpose.deploy.runners import Runner, make_runner
-from featherpose.engine.checkpoint import is_weights_file, load_weights, require_meta, resolve_weights, weights_meta
+from featherpose.engine.checkpoint import load_weights
 from featherpose.io import MAX_PIXELS, ImageInput, LoadedImage, open_image
 from featherpose.modelfile import ModelMeta
 from featherpose.models import get_spec, list_models
@@ -46,8 +46,8 @@ from featherpose.skeletons import COCO17
 
 from .box_source import BoxSource
 from .boxes import image_id_from_name, load_detections
-from .external import is_model_file, load_external
 from .maps import MapLayer, compose, inverse, pixel_scale
+from .model_source import resolve_model
 from .pose import Pose
 from .pose_filter import NMS_METHODS, NmsOptions, PoseFilter, apply_affine
 from .predictor import Predictor
@@ -162,35 +162,9 @@ class PoseEstimator:
         nms_options = nms if isinstance(nms, NmsOptions) else NmsOptions(nms, nms_threshold)
         self.tta = TestTimeAugmentation(tuple(scales), flip)
         self.timer = StageTimer()
-        external, weights_path = None, None
-        module: nn.Module | None = None
-        if meta is not None and not isinstance(model, str | Path):  # an in-memory network (from_module)
-            if weights is not None:
-                raise ValueError("an in-memory network holds its weights; do not pass weights")
-            if model is None and isinstance(backend, str):
-                raise ValueError("without a network, backend must be a ready runner object")
-            module = model
-        elif model is None or isinstance(model, nn.Module):
-            raise ValueError("an in-memory network needs its ModelMeta (use PoseEstimator.from_module)")
-        elif is_model_file(model):
-            if weights is not None:
-                raise ValueError(f"{model}: a model file holds its weights; do not pass weights")
-            external = load_external(model, backend, precision, device, input_size, contract)  # type: ignore[arg-type]
-            meta = external.meta
-        elif is_weights_file(model) and str(model) not in list_models():
-            if weights is not None:
-                raise ValueError(f"{model}: a weights file holds its weights; do not pass weights")
-            weights_path = resolve_weights(model)
-            meta = require_meta(weights_path)
-        elif (int8 := _shipped_int8(str(model), weights, backend, precision, device, input_size, codec,
-                                    model_overrides, contract)) is not None:  # fmt: skip
-            external = load_external(int8, "openvino", "int8", device)
-            meta = external.meta
-        else:
-            get_spec(str(model))  # an unknown name fails here, before any file is read
-            found = pretrained.resolve(str(model), weights)
-            weights_path = resolve_weights(found) if found is not None else None
-            meta = weights_meta(weights_path, str(model)) if weights_path is not None else None
+        source = resolve_model(model, weights, meta=meta, backend=backend, precision=precision, device=device,
+                               input_size=input_size, codec=codec, overrides=model_overrides, contract=contract)
+        meta, module, external, weights_path = source.meta, source.module, source.external, source.weights
         self.meta: ModelMeta | None = meta
         self.spec = external.spec if external else (meta.spec if meta else get_spec(str(model)))
         self.name = meta.model if module is not None or model is None else str(model)
@@ -423,16 +397,3 @@ class PoseEstimator:
                 out.append(MapLayer("heatmaps", arr[i][:k], m))
         return out
 
-
-def _shipped_int8(model: str, weights: object, backend: object, precision: str, device: str, input_size: object,
-                  codec: object, overrides: object, contract: object) -> Path | None:  # fmt: skip
-    """The shipped INT8 IR that ``backend="auto"`` / ``precision="auto"`` runs a shipped model from (see
-    :mod:`featherpose.pretrained`), or None: anything asked for explicitly keeps the float network."""
-    if (backend != "auto" or precision != "auto" or input_size is not None or codec is not None or overrides
-            or contract is not None or model not in pretrained.PRETRAINED_INT8):  # fmt: skip
-        return None
-    from featherpose.deploy.backends import auto_backend
-
-    if auto_backend(device) != "openvino":
-        return None
-    return pretrained.shipped_int8(model, weights if weights is None or isinstance(weights, str) else "")
