@@ -3,13 +3,13 @@ grouped by Hungarian matching of tags, with multi-resolution heatmap aggregation
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from featherpose.codecs.base import with_input_size
 from featherpose.codecs.common import (
     MultiPersonPoses,
     find_peaks,
@@ -94,12 +94,7 @@ class AssociativeEmbeddingCodec:
         input_size: tuple[int, int],
         map_size: tuple[int, int] | None = None,  # noqa: ARG002 (the strides fix the map sizes)
     ) -> AssociativeEmbeddingCodec:
-        size = (int(input_size[0]), int(input_size[1]))
-        if size == self.input_size:
-            return self
-        out = copy.copy(self)
-        out.input_size = size
-        return out
+        return with_input_size(self, input_size)
 
     def map_size(self, stride: int) -> tuple[int, int]:
         return self.input_size[0] // stride, self.input_size[1] // stride

@@ -15,8 +15,9 @@ that the members are there.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -88,3 +89,17 @@ class Codec(Protocol):
 
 
 __all__ = ["PARADIGMS", "Codec"]
+
+
+C = TypeVar("C")
+
+
+def with_input_size(codec: C, input_size: tuple[int, int]) -> C:
+    """``codec`` itself when it already works at ``input_size``, else a shallow copy that does: for codecs
+    whose map sizes follow from the input size and fixed strides (OpenPose, associative embedding)."""
+    size = (int(input_size[0]), int(input_size[1]))
+    if size == codec.input_size:  # type: ignore[attr-defined]
+        return codec
+    out = copy.copy(codec)
+    out.input_size = size  # type: ignore[attr-defined]
+    return out

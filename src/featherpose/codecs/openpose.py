@@ -9,11 +9,11 @@ limb, scipy), each followed by assembly along the limb tree.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from featherpose.codecs.base import with_input_size
 from featherpose.codecs.common import (
     MultiPersonPoses,
     find_peaks,
@@ -140,12 +140,7 @@ class OpenPoseCodec:
         return {"heatmaps": hm[:, perm], "pafs": pafs}
 
     def at_size(self, input_size: tuple[int, int], map_size: tuple[int, int] | None = None) -> OpenPoseCodec:  # noqa: ARG002
-        size = (int(input_size[0]), int(input_size[1]))
-        if size == self.input_size:
-            return self
-        out = copy.copy(self)
-        out.input_size = size
-        return out
+        return with_input_size(self, input_size)
 
     def prepare_keypoints(self, keypoints: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
         """Dataset keypoints -> this codec's set (COCO-17 gains the neck, OpenPose order)."""
