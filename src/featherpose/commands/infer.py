@@ -228,18 +228,9 @@ def _run_images(est: object, job: Job, out: Path, args: argparse.Namespace, used
 
 def _in_decoded_frame(poses: list, image: LoadedImage) -> list:
     """Poses in original pixels -> the decoded (possibly reduced) image's pixels, for drawing."""
-    if not image.reduced:
-        return poses
-    from dataclasses import replace
+    from featherpose.inference.pose import reduced_pixels
 
-    fx, fy = image.scale
-    out = []
-    for p in poses:
-        kp = p.keypoints.copy()
-        kp[:, 0], kp[:, 1] = (kp[:, 0] + 0.5) / fx - 0.5, (kp[:, 1] + 0.5) / fy - 0.5
-        x, y, w, h = p.box
-        out.append(replace(p, keypoints=kp, box=((x + 0.5) / fx - 0.5, (y + 0.5) / fy - 0.5, w / fx, h / fy)))
-    return out
+    return [reduced_pixels(p, image.scale) for p in poses] if image.reduced else poses
 
 
 def _frame_boxes(est: object, source: Source, args: argparse.Namespace) -> dict | None:

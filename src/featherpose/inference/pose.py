@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,19 @@ class Pose:
         from featherpose.viz import draw_poses
 
         return draw_poses(image, [self], self.skeleton, **options)
+
+
+def reduced_pixels(pose: Pose, scale: tuple[float, float]) -> Pose:
+    """``pose`` (original image pixels) in the pixels of the same image decoded ``scale`` = (fx, fy) times
+    smaller, for drawing on it: the inverse of :func:`featherpose.inference.pose_filter.to_original`;
+    ``pose`` itself at (1, 1)."""
+    fx, fy = scale
+    if (fx, fy) == (1.0, 1.0):
+        return pose
+    kp = np.array(pose.keypoints, np.float32)
+    kp[:, 0], kp[:, 1] = (kp[:, 0] + 0.5) / fx - 0.5, (kp[:, 1] + 0.5) / fy - 0.5
+    x, y, w, h = pose.box
+    return replace(pose, keypoints=kp, box=((x + 0.5) / fx - 0.5, (y + 0.5) / fy - 0.5, w / fx, h / fy))
 
 
 def box_from_keypoints(keypoints: np.ndarray, thr: float = 0.0, pad: float = 0.0) -> tuple[float, float, float, float]:

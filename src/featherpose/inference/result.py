@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from featherpose.inference.pose import Pose, generic_keypoint_set, poses_to_array
+from featherpose.inference.pose import Pose, generic_keypoint_set, poses_to_array, reduced_pixels
 from featherpose.io import LoadedImage
 from featherpose.skeletons import KEYPOINT_SETS, KeypointSet
 
@@ -126,7 +126,7 @@ class Result:
                 raise ValueError(f"result {self.source}: image is {w}x{h}, the poses are in a "
                                  f"{self.image_size[1]}x{self.image_size[0]} image")  # fmt: skip
             scale = (1.0, 1.0)
-        return draw_poses(image, [self._on_pixels(p, scale) for p in self.poses], self.keypoint_set, **options)
+        return draw_poses(image, [reduced_pixels(p, scale) for p in self.poses], self.keypoint_set, **options)
 
     def plot(self, **options: Any) -> np.ndarray:
         """The result's own image with the poses drawn (as :meth:`draw` without an image)."""
@@ -147,15 +147,3 @@ class Result:
             pose = Pose(pose.keypoints, pose.score, pose.box, pose.track_id, pose.keypoint_set or self.keypoint_set,
                         pose.image_size or self.image_size)  # fmt: skip
         return pose
-
-    @staticmethod
-    def _on_pixels(pose: Pose, scale: tuple[float, float]) -> Pose:
-        """``pose`` in the frame of pixels decoded ``scale`` times reduced (unchanged at 1, 1)."""
-        if scale == (1.0, 1.0):
-            return pose
-        s = np.array(scale, np.float32)
-        kp = np.asarray(pose.keypoints, np.float32).copy()
-        kp[:, :2] = (kp[:, :2] + 0.5) / s - 0.5
-        x, y, w, h = pose.box
-        box = ((x + 0.5) / scale[0] - 0.5, (y + 0.5) / scale[1] - 0.5, w / scale[0], h / scale[1])
-        return Pose(kp, pose.score, box, pose.track_id, pose.keypoint_set, pose.image_size)
